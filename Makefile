@@ -1,0 +1,53 @@
+# Accountable — the two commands a new machine needs: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app app
+PORT ?= 5000
+PYTHON ?= python3
+
+.PHONY: install translations run test test-postgres bench initial-migration clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# Compiled catalogues are build output (.gitignore); the .po files are the source.
+translations: install
+	$(VENV)/bin/pybabel -q compile -d translations
+
+# Install, migrate, load demo data into an empty database, then serve with a job worker beside it.
+run: install translations
+	$(FLASK) db upgrade
+	$(FLASK) demo load --if-empty
+	@echo ""
+	@echo "  Accountable runs on http://127.0.0.1:$(PORT)"
+	@echo "  Log in as admin@example.com (or anna@example.com, an account manager)"
+	@echo "  with the password: accountable-demo"
+	@echo ""
+	@trap 'kill 0' INT TERM EXIT; \
+	$(FLASK) worker & \
+	$(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - "app:create_app()"
+
+test: install translations
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# The same suite on PostgreSQL (this machine's server; any URL works).
+test-postgres: install translations
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: install translations
+	$(PY) bench/run.py
+
+# Regenerate migrations/0001_initial.py from the models (only while it has not been released).
+initial-migration: install
+	rm -f migrations/0001_initial.py /tmp/accountable-migration.db
+	$(PY) -m playhouse.migrations sqlite:////tmp/accountable-migration.db initial "models:MODELS" -d migrations
+	sed -i '/^# TODO: .*must be added by hand$$/d; 1s/.*/"""The first schema: users, accounts, contacts, the timeline and tasks.\n\nPython-side defaults (timestamps) live on the application models; the tables need none.\n"""/' migrations/0001_initial.py
+
+clean:
+	rm -rf $(VENV) instance

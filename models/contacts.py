@@ -1,0 +1,179 @@
+"""People at an account and their part in the decision-making unit (DMU)."""
+from flask_babel import lazy_gettext as _l
+from peewee import (BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
+                    IntegerField, TextField)
+
+from .accounts import Account, contains, search_key
+from .db import BaseModel, VersionedModel, db, utcnow
+from .users import LANGUAGES
+from .validation import Checker
+
+DMU_ROLES = {
+    "decision_maker": _l("Decision maker"),
+    "influencer": _l("Influencer"),
+    "buyer": _l("Buyer"),
+    "user": _l("User"),
+    "gatekeeper": _l("Gatekeeper"),
+    "champion": _l("Champion"),
+}
+CONSENT_SOURCES = {
+    "": _l("Not recorded"),
+    "form": _l("Web or paper form"),
+    "email": _l("By email"),
+    "verbal": _l("In a conversation"),
+    "contract": _l("In the contract"),
+}
+FORM_FIELDS = ("first_name", "last_name", "position", "dmu_role", "emails", "phone", "mobile",
+               "language", "birthday", "personal_notes", "newsletter_consent", "consent_source")
+
+
+class Contact(VersionedModel):
+    account = ForeignKeyField(Account, backref="contacts", on_delete="CASCADE")
+    first_name = CharField(default="")
+    last_name = CharField()
+    search_name = CharField(index=True)
+    position = CharField(default="")
+    dmu_role = CharField(null=True)
+    phone = CharField(default="")
+    mobile = CharField(default="")
+    phone_digits = CharField(default="", index=True)  # for search: "+31 20-123" → "3120123"
+    language = CharField(null=True)  # None: the account's language
+    birthday = DateField(null=True)
+    personal_notes = TextField(default="")
+    newsletter_consent = BooleanField(default=False)
+    consent_at = DateTimeField(null=True)
+    consent_source = CharField(default="")
+    last_contact_at = DateTimeField(null=True)  # derived from the timeline
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("account", "last_name"), False),)
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def dmu_role_label(self):
+        return DMU_ROLES.get(self.dmu_role, "")
+
+    @property
+    def emails(self):
+        return [e.email for e in self.email_rows.order_by(ContactEmail.position)]
+
+    @property
+    def document_language(self):
+        return self.language or self.account.language
+
+    @classmethod
+    def of_account(cls, account):
+        return (cls.select()
+                .where(cls.account == account)
+                .order_by(cls.last_name, cls.first_name, cls.id))
+
+    @classmethod
+    def search(cls, q):
+        """Contacts by name, email address or phone number, account loaded."""
+        digits = _digits(q)
+        by_email = (ContactEmail.select(ContactEmail.contact)
+                    .where(ContactEmail.email.startswith(q.strip().lower())))
+        condition = contains(cls.search_name, q) | cls.id.in_(by_email)
+        if len(digits) >= 4:
+            condition |= cls.phone_digits.contains(digits)
+        return (cls.select(cls, Account)
+                .join(Account)
+                .where(condition)
+                .order_by(cls.search_name, cls.id))
+
+
+class ContactEmail(BaseModel):
+    """One of a contact's addresses; inbound mail from it is filed on the account."""
+    contact = ForeignKeyField(Contact, backref="email_rows", on_delete="CASCADE")
+    email = CharField(index=True)
+    position = IntegerField(default=0)
+    bouncing = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("contact", "email"), True),)
+
+
+def emails_by_contact(contacts):
+    """{contact_id: [addresses]} for a page of contacts, in one query."""
+    ids = [c.id for c in contacts]
+    result = {i: [] for i in ids}
+    if ids:
+        rows = (ContactEmail.select(ContactEmail.contact, ContactEmail.email)
+                .where(ContactEmail.contact.in_(ids))
+                .order_by(ContactEmail.position)
+                .tuples())
+        for contact_id, email in rows:
+            result[contact_id].append(email)
+    return result
+
+
+def dmu_of(account):
+    """The account's contacts grouped by DMU role, in DMU order; unassigned last."""
+    groups = {role: [] for role in DMU_ROLES}
+    groups[None] = []
+    contacts = list(Contact.of_account(account))
+    emails = emails_by_contact(contacts)
+    for contact in contacts:
+        contact.email_list = emails[contact.id]
+        groups.setdefault(contact.dmu_role, []).append(contact)
+    return [(role, members) for role, members in groups.items() if members]
+
+
+def clean_contact(data, partial=False):
+    check = Checker(data, partial=partial)
+    check.text("first_name", max_length=80)
+    check.text("last_name", required=True, max_length=80)
+    check.text("position", max_length=120)
+    check.choice("dmu_role", DMU_ROLES, required=False)
+    check.email_list("emails")
+    check.phone("phone")
+    check.phone("mobile")
+    check.choice("language", LANGUAGES, required=False)
+    check.date("birthday")
+    check.text("personal_notes", max_length=5000, multiline=True)
+    check.boolean("newsletter_consent")
+    check.choice("consent_source", CONSENT_SOURCES, required=False)
+    values = check.values
+    if values.get("birthday") and values["birthday"].year < 1900:
+        check.fail("birthday", _l("Enter a birthday after 1900."))
+    return check.done()
+
+
+def save_contact(values, contact, seen_version=None):
+    """Create or update a contact (with `contact.account` set); consent is time-stamped."""
+    with db.atomic():
+        creating = contact.id is None
+        was_consenting = bool(contact.newsletter_consent) and not creating
+        for field, value in values.items():
+            if field != "emails":
+                setattr(contact, field, value if value is not None or field in (
+                    "dmu_role", "language", "birthday") else "")
+        if "newsletter_consent" in values:
+            if values["newsletter_consent"] and not was_consenting:
+                contact.consent_at = utcnow()
+            elif not values["newsletter_consent"]:
+                contact.consent_at = None
+        contact.search_name = search_key(contact.name)
+        contact.phone_digits = " ".join(_digits(n) for n in (contact.phone, contact.mobile))
+        if creating:
+            contact.save()
+        else:
+            contact.save_checked(contact.version if seen_version is None else seen_version)
+        if "emails" in values:
+            ContactEmail.delete().where(ContactEmail.contact == contact).execute()
+            for position, email in enumerate(values["emails"]):
+                ContactEmail.create(contact=contact, email=email, position=position)
+    return contact
+
+
+def _digits(text):
+    return "".join(c for c in text or "" if c.isdigit())

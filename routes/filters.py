@@ -1,0 +1,83 @@
+"""Template filters: dates and numbers in the user's language and time zone."""
+import datetime
+
+from flask import url_for
+from flask_babel import (format_date, format_datetime, format_decimal, format_time,
+                         format_timedelta, gettext as _, to_user_timezone)
+
+from models.db import utcnow
+from models.users import LANGUAGES
+
+from .access import current_language
+
+
+def when(moment):
+    """A stored UTC moment the way people say it: "14:05", "yesterday 14:05", "3 Mar 2026"."""
+    if moment is None:
+        return ""
+    local = to_user_timezone(moment)
+    today = to_user_timezone(utcnow()).date()
+    days = (today - local.date()).days
+    time = format_time(moment, "short")
+    if days == 0:
+        return _("today %(time)s", time=time)
+    if days == 1:
+        return _("yesterday %(time)s", time=time)
+    if 1 < days < 7:
+        return f"{format_datetime(moment, 'EEEE')} {time}"
+    return format_date(local.date(), "medium")
+
+
+def ago(moment):
+    """How long ago, coarsely: "12 days ago"."""
+    if moment is None:
+        return ""
+    return format_timedelta(moment - utcnow(), add_direction=True, threshold=1.1)
+
+
+def due(day):
+    """A due date relative to today: "today", "tomorrow", "3 days overdue", or the date."""
+    if day is None:
+        return ""
+    today = to_user_timezone(utcnow()).date()
+    delta = (day - today).days
+    if delta == 0:
+        return _("today")
+    if delta == 1:
+        return _("tomorrow")
+    if delta < 0:
+        return format_timedelta(datetime.timedelta(days=delta), granularity="day",
+                                add_direction=True, threshold=1.1)
+    return format_date(day, "medium")
+
+
+def local_input(moment):
+    """A UTC moment as the value of a datetime-local input in the user's time zone."""
+    if moment is None:
+        return ""
+    return to_user_timezone(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def list_url(endpoint, args, **changes):
+    """The list's URL with its current filters, some changed; empty ones left out."""
+    merged = {**args, **changes}
+    return url_for(endpoint, **{k: v for k, v in merged.items() if v not in (None, "")})
+
+
+def init_app(app):
+    app.jinja_env.filters.update(
+        when=when,
+        ago=ago,
+        due=due,
+        local_input=local_input,
+        date=lambda d, f="medium": format_date(d, f) if d else "",
+        datetime=lambda d, f="medium": format_datetime(d, f) if d else "",
+        number=lambda n: format_decimal(n) if n is not None else "",
+    )
+    app.jinja_env.globals.update(
+        today=lambda: to_user_timezone(utcnow()).date(),
+        current_language=current_language,
+        list_url=list_url,
+        now_utc=utcnow,
+        languages=LANGUAGES,
+    )

@@ -1,0 +1,55 @@
+"""My day, global search and the health check."""
+import datetime
+
+from flask import Blueprint, g, jsonify, request
+from flask_babel import to_user_timezone
+
+from models.accounts import Account, accounts_going_quiet
+from models.contacts import Contact, emails_by_contact
+from models.db import db, utcnow
+from models.tasks import Task
+
+from .rendering import page_or_fragment
+
+bp = Blueprint("main", __name__)
+
+SEARCH_LIMIT = 8
+
+
+@bp.get("/")
+def my_day():
+    """What to do now: overdue and today's tasks, the week ahead, accounts going quiet."""
+    today = to_user_timezone(utcnow()).date()
+    tasks = list(Task.due_for(g.user, today + datetime.timedelta(days=7)))
+    quiet = list(accounts_going_quiet(g.user).limit(10))
+    return page_or_fragment(
+        "main/my_day.html", "main/_my_day_tasks.html",
+        overdue=[t for t in tasks if t.due_date < today],
+        due_today=[t for t in tasks if t.due_date == today],
+        upcoming=[t for t in tasks if t.due_date > today],
+        quiet=quiet, today=today)
+
+
+@bp.get("/search")
+def search():
+    """Accounts and contacts by name, email or phone; the header's live results."""
+    q = request.args.get("q", "").strip()
+    accounts, contacts = [], []
+    if q:
+        accounts = list(Account.search(q).limit(SEARCH_LIMIT))
+        contacts = list(Contact.search(q).limit(SEARCH_LIMIT))
+        emails = emails_by_contact(contacts)
+        for contact in contacts:
+            contact.email_list = emails[contact.id]
+    return page_or_fragment("main/search.html", "main/_search_results.html",
+                            q=q, accounts=accounts, contacts=contacts)
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database answers; 503 otherwise (for load balancers and monitoring)."""
+    try:
+        db.execute_sql("SELECT 1").fetchone()
+    except Exception as error:  # any database failure means "not healthy", with the reason
+        return jsonify(status="error", database=str(error)), 503
+    return jsonify(status="ok", database="ok")

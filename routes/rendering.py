@@ -1,0 +1,44 @@
+"""The one choice between a whole page and its swappable fragment."""
+from flask import make_response, render_template, request
+
+
+def wants_fragment():
+    """An htmx request for part of a page: not a boosted link, not a history restore."""
+    return bool(request.htmx) and not request.htmx.boosted and \
+        not request.htmx.history_restore_request
+
+
+def page_or_fragment(page, fragment, /, status=200, **context):
+    """Render `page` for a person (bookmark, reload, back button) or `fragment` for htmx.
+
+    The response varies on HX-Request, so no cache hands a fragment to a full page load.
+    """
+    template = fragment if wants_fragment() else page
+    response = make_response(render_template(template, **context), status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def form_response(page, fragment, errors, /, status=422, **context):
+    """A rejected form with the user's input and the messages, whole page or fragment.
+
+    422 for invalid input; 409 when someone else saved the record first.
+    """
+    return page_or_fragment(page, fragment, status=status, errors=errors, **context)
+
+
+def fragment(template, /, status=200, **context):
+    """A URL that only serves an htmx interaction always answers with its fragment."""
+    return make_response(render_template(template, **context), status)
+
+
+def field_check(clean, *args, **kwargs):
+    """The inline check of one field: run the save's own validation, answer that field's message."""
+    from models.validation import Invalid
+    name = request.form.get("_field", "")
+    try:
+        clean(request.form, *args, **kwargs)
+        errors = {}
+    except Invalid as invalid:
+        errors = invalid.errors
+    return fragment("_field_error.html", name=name, errors=errors)

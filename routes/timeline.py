@@ -1,0 +1,69 @@
+"""The account timeline: logging contact moments in place and paging back through them."""
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+
+from models.accounts import Account
+from models.contacts import dmu_of
+from models.tasks import Task, record_with_next_step
+from models.timeline import KINDS, MANUAL_KINDS, TimelineEntry, attach_participants, \
+    delete_entry, page_of
+from models.users import User
+from models.validation import Invalid
+
+from .access import current_timezone, get_or_404
+from .rendering import fragment
+
+bp = Blueprint("timeline", __name__)
+
+
+@bp.get("/accounts/<int:account_id>/timeline/more")
+def more(account_id):
+    """The next page of older entries, in place of the "Show older" control."""
+    account = get_or_404(Account, account_id)
+    kind = request.args.get("kind") or None
+    entries, next_cursor = page_of(account, kind=kind, before=request.args.get("before"))
+    return fragment("timeline/_entries.html", account=account, entries=entries,
+                    next_cursor=next_cursor, kind=kind)
+
+
+@bp.post("/accounts/<int:account_id>/timeline")
+def create(account_id):
+    """Log a contact moment; its next step becomes a task when it has a due date."""
+    account = get_or_404(Account, account_id)
+    form = request.form
+    data = {**form.to_dict(), "contacts": form.getlist("contacts")}
+    try:
+        entry = record_with_next_step(account, g.user, data, current_timezone())
+    except Invalid as invalid:
+        if not request.htmx:
+            flash(_("The contact moment was not saved: %(reason)s",
+                    reason="; ".join(str(m) for m in invalid.errors.values())), "error")
+            return redirect(url_for("accounts.show", account_id=account.id), 303)
+        return fragment("timeline/_created.html", status=422, **_quick_add_context(
+            account, form=form, errors=invalid.errors,
+            selected_contacts=form.getlist("contacts")))
+    if not request.htmx:
+        flash(_("Added to the timeline."), "success")
+        return redirect(url_for("accounts.show", account_id=account.id), 303)
+    attach_participants([entry])
+    return fragment("timeline/_created.html", entry=entry,
+                    tasks=list(Task.open_for_account(account)),
+                    **_quick_add_context(account, form={}, errors={}))
+
+
+@bp.post("/timeline/<int:entry_id>/delete")
+def delete(entry_id):
+    entry = get_or_404(TimelineEntry, entry_id)
+    if not (g.user.leads_team or entry.author_id == g.user.id):
+        abort(403)
+    account_id = entry.account_id
+    delete_entry(entry)
+    if request.htmx:
+        return ""
+    flash(_("The entry was deleted."), "success")
+    return redirect(url_for("accounts.show", account_id=account_id), 303)
+
+
+def _quick_add_context(account, **context):
+    return dict(account=account, dmu=dmu_of(account), manual_kinds=MANUAL_KINDS, kinds=KINDS,
+                user_options=[(u.id, u.name) for u in User.active_users()], **context)

@@ -1,0 +1,54 @@
+// Accountable's few lines of behaviour that htmx attributes cannot express.
+// No inline scripts anywhere: the Content-Security-Policy allows only files from 'self'.
+(function () {
+  "use strict";
+
+  // Every htmx request carries the CSRF token in a header (Flask-WTF reads X-CSRFToken).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta) { event.detail.headers["X-CSRFToken"] = meta.content; }
+  });
+
+  // A rejected form (422) and an error page still swap in, so the user sees the message
+  // beside the field with everything they typed.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 422 || status === 409) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    } else if (status === 400 || status === 403 || status === 404 || status === 429 || status >= 500) {
+      // Show the message where the action happened instead of failing silently.
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // "/" focuses the first search field on the page (the list's, else the header's).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    var active = document.activeElement;
+    if (active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName))) { return; }
+    var field = document.querySelector("[data-search]") || document.querySelector("[data-shortcut='/']");
+    if (field) { event.preventDefault(); field.focus(); field.select(); }
+  });
+
+  // Close the header's live results when focus leaves the search box; Escape clears them.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      var results = document.getElementById("global-results");
+      if (results) { results.innerHTML = ""; }
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var results = document.getElementById("global-results");
+    if (results && !event.target.closest(".globalsearch")) { results.innerHTML = ""; }
+  });
+
+  // "Ask once, in place": a button with data-confirm-target reveals the confirmation beside it.
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-reveal]");
+    if (!opener) { return; }
+    var target = document.getElementById(opener.getAttribute("data-reveal"));
+    if (target) { target.hidden = !target.hidden; event.preventDefault(); }
+  });
+})();
