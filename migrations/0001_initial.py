@@ -16,6 +16,7 @@ def up(migrator, db):
         active = BooleanField(default=True)
         away = BooleanField(default=False)
         session_version = IntegerField(default=1)
+        last_login_at = DateTimeField(null=True)
         created_at = DateTimeField()
         class Meta:
             database = db

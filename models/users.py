@@ -37,6 +37,7 @@ class User(BaseModel):
     away = BooleanField(default=False)  # the stand-in takes over the accounts while set
     # Bumped on a password change, so every other session of this user ends.
     session_version = IntegerField(default=1)
+    last_login_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
 
     def __str__(self):
