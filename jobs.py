@@ -35,6 +35,8 @@ def _register(queue):
 
 
 def run_worker(workers=2):
-    from huey.consumer import Consumer
-    consumer = Consumer(huey, workers=workers, worker_type="thread", periodic=True)
+    """Run the consumer in the foreground; it logs what it runs to stderr."""
+    import logging
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
     consumer.run()

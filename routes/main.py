@@ -27,7 +27,7 @@ def my_day():
         overdue=[t for t in tasks if t.due_date < today],
         due_today=[t for t in tasks if t.due_date == today],
         upcoming=[t for t in tasks if t.due_date > today],
-        quiet=quiet, today=today)
+        quiet=quiet, day=today)
 
 
 @bp.get("/search")

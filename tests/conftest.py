@@ -187,3 +187,48 @@ def text_of(response):
     html = response.get_data(as_text=True)
     html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def form_fields(html, form_id):
+    """The values a browser would submit for the form with `form_id` (first option if none selected)."""
+    from html.parser import HTMLParser
+
+    class FormReader(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.inside, self.values, self.select, self.textarea = False, {}, None, None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "form":
+                self.inside = a.get("id") == form_id
+            if not self.inside:
+                return
+            if tag == "input" and a.get("name"):
+                if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                    return
+                self.values[a["name"]] = a.get("value") or ""
+            elif tag == "select":
+                self.select = a.get("name")
+            elif tag == "option" and self.select:
+                if "selected" in a or self.select not in self.values:
+                    self.values[self.select] = a.get("value") or ""
+            elif tag == "textarea":
+                self.textarea = a.get("name")
+                self.values[self.textarea] = ""
+
+        def handle_endtag(self, tag):
+            if tag == "form":
+                self.inside = False
+            elif tag == "select":
+                self.select = None
+            elif tag == "textarea":
+                self.textarea = None
+
+        def handle_data(self, data):
+            if self.inside and self.textarea:
+                self.values[self.textarea] += data
+
+    reader = FormReader()
+    reader.feed(html)
+    return reader.values
