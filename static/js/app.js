@@ -44,6 +44,19 @@
     if (results && !event.target.closest(".globalsearch")) { results.innerHTML = ""; }
   });
 
+  // A link to a folded <details> (the timeline's quick-add box) opens it and puts the cursor in it.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-open]");
+    if (!link) { return; }
+    var box = document.querySelector(link.getAttribute("data-open"));
+    if (!box) { return; }
+    event.preventDefault();
+    box.open = true;
+    box.scrollIntoView({ block: "start", behavior: "smooth" });
+    var field = box.querySelector("textarea, input:not([type=hidden]), select");
+    if (field) { field.focus({ preventScroll: true }); }
+  });
+
   // "Ask once, in place": a button with data-confirm-target reveals the confirmation beside it.
   document.addEventListener("click", function (event) {
     var opener = event.target.closest("[data-reveal]");
