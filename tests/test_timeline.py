@@ -171,3 +171,31 @@ def test_account_page_queries_do_not_grow_with_entries(auth, user):
     with count_queries() as many:
         auth.get(f"/accounts/{account.id}")
     assert many.count == few.count
+
+
+def test_edit_entry_in_place(auth, user):
+    account = make_account(user)
+    contact = make_contact(account)
+    entry = make_entry(account, user, kind="call", subject="Typo", contacts=[contact.id])
+    form = auth.get(f"/timeline/{entry.id}/edit", headers=HTMX)
+    html = form.get_data(as_text=True)
+    assert form.status_code == 200 and "<html" not in html and 'value="Typo"' in html
+    assert "<html" in auth.get(f"/timeline/{entry.id}/edit").get_data(as_text=True)
+    saved = auth.post(f"/timeline/{entry.id}/edit", headers=HTMX, data={
+        "kind": "meeting", "occurred_at": "2026-03-02T10:00", "subject": "Fixed",
+        "summary": "Better words", "contacts": []})
+    assert saved.status_code == 200 and "Fixed" in text_of(saved)
+    entry = TimelineEntry.get_by_id(entry.id)
+    assert (entry.kind, entry.subject, list(entry.participants)) == ("meeting", "Fixed", [])
+    assert Contact.get_by_id(contact.id).last_contact_at is None
+    bad = auth.post(f"/timeline/{entry.id}/edit", headers=HTMX, data={
+        "kind": "meeting", "occurred_at": "yesterday-ish", "subject": "Keep"})
+    assert bad.status_code == 422 and 'value="Keep"' in bad.get_data(as_text=True)
+    assert TimelineEntry.get_by_id(entry.id).subject == "Fixed"
+
+
+def test_strangers_cannot_edit_entries(client, user):
+    entry = make_entry(make_account(user), user)
+    login(client, make_user("else@example.com"))
+    assert client.get(f"/timeline/{entry.id}/edit").status_code == 403
+    assert client.post(f"/timeline/{entry.id}/edit", data={"kind": "call"}).status_code == 403
