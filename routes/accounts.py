@@ -13,7 +13,7 @@ from models.users import LANGUAGES, User
 from models.validation import Invalid
 
 from .access import editable_account, get_or_404
-from .rendering import field_check, form_response, page_or_fragment
+from .rendering import field_check, form_response, page_or_fragment, see_other
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 
@@ -52,7 +52,7 @@ def create():
             return form_response("accounts/new.html", "accounts/_form.html", invalid.errors,
                                  **_form_context(form))
         flash(_("Account %(name)s created.", name=account.name), "success")
-        return redirect(url_for("accounts.show", account_id=account.id), 303)
+        return see_other(url_for("accounts.show", account_id=account.id))
     return page_or_fragment("accounts/new.html", "accounts/_form.html", errors={},
                             **_form_context(form))
 
@@ -98,7 +98,7 @@ def edit(account_id):
             return form_response("accounts/edit.html", "accounts/_form.html", errors,
                                  status=409, account=account, **_form_context(form))
         flash(_("Changes to %(name)s saved.", name=account.name), "success")
-        return redirect(url_for("accounts.show", account_id=account.id), 303)
+        return see_other(url_for("accounts.show", account_id=account.id))
     return page_or_fragment("accounts/edit.html", "accounts/_form.html", errors={},
                             account=account, **_form_context(_account_form(account)))
 

@@ -1,5 +1,5 @@
 """The one choice between a whole page and its swappable fragment."""
-from flask import make_response, render_template, request
+from flask import make_response, redirect, render_template, request
 
 
 def wants_fragment():
@@ -42,3 +42,16 @@ def field_check(clean, *args, **kwargs):
     except Invalid as invalid:
         errors = invalid.errors
     return fragment("_field_error.html", name=name, errors=errors)
+
+
+def see_other(url):
+    """After a successful save: 303 for a plain or boosted form; for an htmx form, HX-Redirect.
+
+    An htmx request would follow a 303 inside the XHR and swap the next page's fragment
+    into the form's place; HX-Redirect makes the browser load the page itself.
+    """
+    if wants_fragment():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, 303)

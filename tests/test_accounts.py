@@ -212,3 +212,15 @@ def _edit_form(client, account):
 def _names(response):
     import re
     return re.findall(r'class="primary" href="/accounts/\d+">([^<]+)</a>', response.get_data(as_text=True))
+
+
+def test_htmx_save_redirects_the_browser(auth, user):
+    account = make_account(user, "Via htmx")
+    form = _edit_form(auth, account)
+    response = auth.post(f"/accounts/{account.id}/edit", data={**form, "city": "Zwolle"},
+                         headers=HTMX)
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == f"/accounts/{account.id}"
+    boosted = auth.post(f"/accounts/{account.id}/edit", data={**_edit_form(auth, account)},
+                        headers={**HTMX, "HX-Boosted": "true"})
+    assert boosted.status_code == 303
