@@ -1,11 +1,13 @@
 """People at an account and their part in the decision-making unit (DMU)."""
+import datetime
+
 from flask_babel import lazy_gettext as _l
-from peewee import (BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
+from peewee import (JOIN, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
                     IntegerField, TextField)
 
 from .accounts import Account, contains, search_key
 from .db import BaseModel, VersionedModel, db, utcnow
-from .users import LANGUAGES
+from .users import LANGUAGES, User
 from .validation import Checker
 
 DMU_ROLES = {
@@ -23,6 +25,14 @@ CONSENT_SOURCES = {
     "verbal": _l("In a conversation"),
     "contract": _l("In the contract"),
 }
+SORTS = {
+    "name": ("search_name", "asc"),
+    "-name": ("search_name", "desc"),
+    "last_contact": ("last_contact_at", "asc"),
+    "-last_contact": ("last_contact_at", "desc"),
+}
+NO_ROLE = "none"  # the list's filter value for contacts without a DMU role
+TIMELINE_PAGE_SIZE = 20
 FORM_FIELDS = ("first_name", "last_name", "position", "dmu_role", "emails", "phone", "mobile",
                "language", "birthday", "personal_notes", "newsletter_consent", "consent_source")
 
@@ -76,19 +86,83 @@ class Contact(VersionedModel):
                 .where(cls.account == account)
                 .order_by(cls.last_name, cls.first_name, cls.id))
 
+    def can_edit(self, user):
+        """Whoever may change the account may change its people."""
+        return self.account.can_edit(user)
+
     @classmethod
-    def search(cls, q):
-        """Contacts by name, email address or phone number, account loaded."""
+    def matching(cls, q):
+        """The condition "name, email address or phone number matches `q`"."""
         digits = _digits(q)
         by_email = (ContactEmail.select(ContactEmail.contact)
                     .where(ContactEmail.email.startswith(q.strip().lower())))
         condition = contains(cls.search_name, q) | cls.id.in_(by_email)
         if len(digits) >= 4:
             condition |= cls.phone_digits.contains(digits)
+        return condition
+
+    @classmethod
+    def search(cls, q):
+        """Contacts by name, email address or phone number, account loaded."""
         return (cls.select(cls, Account)
                 .join(Account)
-                .where(condition)
+                .where(cls.matching(q))
                 .order_by(cls.search_name, cls.id))
+
+    @classmethod
+    def listing(cls, q="", dmu_role=None, owner=None, sort="name"):
+        """Contacts matching the list's search and filters, account loaded, not yet paged.
+
+        `dmu_role` is a role or NO_ROLE; `owner` the id of the accounts' owner.
+        """
+        query = (cls.select(cls, Account)
+                 .join(Account))
+        if q:
+            query = query.where(cls.matching(q))
+        if dmu_role == NO_ROLE:
+            query = query.where(cls.dmu_role.is_null())
+        elif dmu_role:
+            query = query.where(cls.dmu_role == dmu_role)
+        if owner:
+            query = query.where(Account.owner == owner)
+        column, direction = SORTS.get(sort, SORTS["name"])
+        field = getattr(cls, column)
+        order = field.asc(nulls="first") if direction == "asc" else field.desc(nulls="last")
+        return query.order_by(order, cls.id)
+
+    def open_tasks(self):
+        """This contact's open tasks, account, contact and owner loaded, soonest first."""
+        from .tasks import Task  # tasks imports this module
+        return (Task.with_related()
+                .where((Task.contact == self) & (Task.done == False))  # noqa: E712
+                .order_by(Task.due_date, Task.id))
+
+    def timeline_entries(self, before=None):
+        """The contact moments this contact took part in, newest first, authors loaded.
+
+        `before` is the cursor of the last entry shown, as on the account's timeline.
+        """
+        from .timeline import TimelineEntry, TimelineParticipant, parse_cursor  # imports us
+        query = (TimelineEntry.select(TimelineEntry, User)
+                 .join(TimelineParticipant)
+                 .switch(TimelineEntry)
+                 .join(User, join_type=JOIN.LEFT_OUTER, on=(TimelineEntry.author == User.id))
+                 .where(TimelineParticipant.contact == self))
+        position = parse_cursor(before)
+        if position:
+            at, entry_id = position
+            query = query.where((TimelineEntry.occurred_at < at)
+                                | ((TimelineEntry.occurred_at == at) & (TimelineEntry.id < entry_id)))
+        return query.order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc())
+
+    def timeline_page(self, before=None, size=TIMELINE_PAGE_SIZE):
+        """One page of this contact's entries with participants, and the next page's cursor."""
+        from .timeline import attach_participants
+        entries = list(self.timeline_entries(before).limit(size + 1))
+        more = len(entries) > size
+        entries = entries[:size]
+        attach_participants(entries)
+        return entries, (entries[-1].cursor if more else None)
 
 
 class ContactEmail(BaseModel):
@@ -145,6 +219,8 @@ def clean_contact(data, partial=False):
     values = check.values
     if values.get("birthday") and values["birthday"].year < 1900:
         check.fail("birthday", _l("Enter a birthday after 1900."))
+    elif values.get("birthday") and values["birthday"] > datetime.date.today():
+        check.fail("birthday", _l("A birthday cannot lie in the future."))
     return check.done()
 
 
@@ -173,6 +249,25 @@ def save_contact(values, contact, seen_version=None):
             for position, email in enumerate(values["emails"]):
                 ContactEmail.create(contact=contact, email=email, position=position)
     return contact
+
+
+def delete_contact(contact):
+    """Delete a contact with their addresses and timeline participation; tasks keep going
+    without them, the timeline entries stay on the account."""
+    with db.atomic():
+        contact.delete_instance(recursive=True)
+
+
+def contact_form(contact):
+    """A stored contact as form values (strings, like a submitted form)."""
+    values = {field: getattr(contact, field) or "" for field in (
+        "first_name", "last_name", "position", "dmu_role", "phone", "mobile", "language",
+        "personal_notes", "consent_source")}
+    values.update(emails="\n".join(contact.emails),
+                  birthday=contact.birthday.isoformat() if contact.birthday else "",
+                  newsletter_consent="1" if contact.newsletter_consent else "",
+                  version=str(contact.version))
+    return values
 
 
 def _digits(text):
