@@ -1,5 +1,5 @@
 """Contacts: people at the accounts and their place in the DMU."""
-from flask import Blueprint, abort, flash, g, make_response, redirect, request, url_for
+from flask import Blueprint, abort, flash, g, request, url_for
 from flask_babel import gettext as _
 
 from models.accounts import Account
@@ -10,7 +10,8 @@ from models.users import LANGUAGES, User
 from models.validation import Invalid
 
 from .access import editable_account, get_or_404
-from .rendering import field_check, form_response, fragment, page_or_fragment, wants_fragment
+from .rendering import (field_check, form_response, fragment, page_or_fragment, see_other,
+                        wants_fragment)
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -52,7 +53,7 @@ def create(account_id):
                                  account=account, contact=None, **_form_context(form))
         flash(_("%(name)s added to %(account)s.", name=contact.name, account=account.name),
               "success")
-        return _go(url_for("contacts.show", contact_id=contact.id))
+        return see_other(url_for("contacts.show", contact_id=contact.id))
     return page_or_fragment("contacts/new.html", "contacts/_form.html", errors={},
                             account=account, contact=None, **_form_context(form))
 
@@ -104,7 +105,7 @@ def edit(contact_id):
                                  status=409, account=account, contact=contact,
                                  **_form_context(form))
         flash(_("Changes to %(name)s saved.", name=contact.name), "success")
-        return _go(url_for("contacts.show", contact_id=contact.id))
+        return see_other(url_for("contacts.show", contact_id=contact.id))
     return page_or_fragment("contacts/edit.html", "contacts/_form.html", errors={},
                             account=account, contact=contact,
                             **_form_context(contact_form(contact)))
@@ -116,7 +117,7 @@ def delete(contact_id):
     account_id, name = contact.account_id, contact.name
     delete_contact(contact)
     flash(_("%(name)s deleted.", name=name), "success")
-    return _go(url_for("accounts.show", account_id=account_id))
+    return see_other(url_for("accounts.show", account_id=account_id))
 
 
 def _contact(contact_id):
@@ -141,15 +142,6 @@ def _version(form):
     """The version the form was loaded with; a missing or garbled one counts as stale."""
     version = form.get("version", "")
     return int(version) if version.isdigit() else -1
-
-
-def _go(url):
-    """After a save: a 303 for a plain (or boosted) form, HX-Redirect for an htmx form."""
-    if wants_fragment():
-        response = make_response("", 204)
-        response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url, 303)
 
 
 def _form_context(form):
