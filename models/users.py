@@ -6,9 +6,10 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField
+from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField,
+                    IntegrityError)
 
-from .db import BaseModel, utcnow
+from .db import BaseModel, db, utcnow
 from .validation import Checker, Invalid
 
 ROLES = {
@@ -81,14 +82,21 @@ class User(BaseModel):
         return cls.get_or_none(cls.email == (email or "").strip().lower())
 
 
-def clean_user(data, user=None, partial=False):
-    """Validate a user form; the password is required only for a new user."""
+def clean_user(data, user=None, partial=False, acting=None):
+    """Validate a user form; the password is required only for a new user.
+
+    `acting` is the admin making the change: nobody takes away their own admin role or
+    deactivates themselves, so there is always an admin left to undo a mistake.
+    """
     check = Checker(data, partial=partial)
     check.email("email", required=True)
     check.text("name", required=True, max_length=120)
     check.choice("role", ROLES)
     check.choice("language", LANGUAGES)
     check.choice("timezone", TIMEZONES)
+    if user is not None:
+        check.boolean("active")
+        check.boolean("away")
     password = data.get("password") or ""
     if user is None or password:
         if len(password) < MIN_PASSWORD_LENGTH:
@@ -102,26 +110,97 @@ def clean_user(data, user=None, partial=False):
             taken = taken.where(User.id != user.id)
         if taken.exists():
             check.fail("email", _l("Another user already has this email address."))
+    if acting is not None and user is not None and acting.id == user.id:
+        if user.is_admin and check.values.get("role", "admin") != "admin":
+            check.fail("role", _l("You cannot take away your own admin role. "
+                                  "Ask another admin to do it."))
+        if check.values.get("active") is False:
+            check.fail("active", _l("You cannot deactivate your own account. "
+                                    "Ask another admin to do it."))
     return check.done()
 
 
-def create_user(email, name, role, password, language="en"):
+def create_user(email, name, role, password, language="en", timezone="Europe/Amsterdam"):
     values = clean_user({"email": email, "name": name, "role": role, "password": password,
-                         "language": language, "timezone": "Europe/Amsterdam"})
+                         "language": language, "timezone": timezone})
+    return add_user(values)
+
+
+def add_user(values):
+    """A new user from the clean values of `clean_user`."""
     user = User(email=values["email"], name=values["name"], role=values["role"],
                 language=values["language"], timezone=values["timezone"])
     user.set_password(values["password"])
-    user.save()
+    _save_unique(user)
     return user
 
 
 def update_user(user, values):
-    for field in ("email", "name", "role", "language", "timezone"):
+    """Apply an admin's changes; deactivating someone ends their sessions at once."""
+    for field in ("email", "name", "role", "language", "timezone", "away"):
         if field in values:
             setattr(user, field, values[field])
+    if "active" in values:
+        if user.active and not values["active"]:
+            user.session_version = (user.session_version or 0) + 1
+        user.active = values["active"]
     if values.get("password"):
         user.set_password(values["password"])
-    user.save()
+    _save_unique(user)
+    return user
+
+
+def _save_unique(user):
+    """Save, turning a clash on the email address (two admins at once) into a message."""
+    try:
+        with db.atomic():
+            user.save()
+    except IntegrityError:
+        raise Invalid({"email": _l("Another user already has this email address.")})
+
+
+def clean_profile(data):
+    """A user's own settings: language, time zone and whether they are away."""
+    check = Checker(data)
+    check.choice("language", LANGUAGES)
+    check.choice("timezone", TIMEZONES)
+    check.boolean("away")
+    return check.done()
+
+
+def update_profile(user, values):
+    for field in ("language", "timezone", "away"):
+        if field in values:
+            setattr(user, field, values[field])
+    user.save(only=[User.language, User.timezone, User.away])
+    return user
+
+
+def change_password(user, data, ip=""):
+    """Set a new password when the current one is right; every other session then ends.
+
+    Wrong current passwords count as failed logins, so a borrowed session cannot be used
+    to guess the password any faster than the login page allows.
+    """
+    errors = {}
+    new = data.get("new_password") or ""
+    wait = login_wait_seconds(user.email, ip)
+    if wait:
+        errors["current_password"] = _l("Too many failed attempts. Try again in %(n)s seconds.",
+                                        n=wait)
+    elif not data.get("current_password"):
+        errors["current_password"] = _l("Enter your current password.")
+    elif not user.check_password(data["current_password"]):
+        LoginAttempt.create(email=user.email, ip=ip)
+        errors["current_password"] = _l("That is not your current password.")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        errors["new_password"] = _l("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+    elif new != (data.get("new_password_again") or ""):
+        errors["new_password_again"] = _l("The two new passwords are not the same.")
+    if errors:
+        raise Invalid(errors)
+    user.set_password(new)
+    user.save(only=[User.password_hash, User.session_version])
     return user
 
 
@@ -198,8 +277,25 @@ def authenticate(email, password, ip):
     if wait:
         raise Invalid({"password": _l("Too many failed attempts. Try again in %(n)s seconds.", n=wait)})
     user = User.by_email(email)
+    if user is None:
+        # As slow as a wrong password, so the answer time does not tell who has an account.
+        _verify_nothing(password)
     if user is None or not user.active or not user.check_password(password or ""):
         LoginAttempt.create(email=email, ip=ip)
         raise Invalid({"password": _l("That email address and password do not match.")})
     LoginAttempt.delete().where(LoginAttempt.email == email).execute()
+    user.last_login_at = utcnow()
+    user.save(only=[User.last_login_at])
     return user
+
+
+_UNKNOWN_USER_HASH = []
+
+
+def _verify_nothing(password):
+    if not _UNKNOWN_USER_HASH:
+        _UNKNOWN_USER_HASH.append(_hasher.hash(secrets.token_hex(16)))
+    try:
+        _hasher.verify(_UNKNOWN_USER_HASH[0], password or "")
+    except (VerificationError, InvalidHashError):
+        pass

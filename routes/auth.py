@@ -1,10 +1,14 @@
-"""Logging in and out, and the language of the interface."""
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+"""Logging in and out, the language of the interface, and each user's own settings."""
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
-from models.users import LANGUAGES, authenticate
+from models.accounts import Account
+from models.users import (LANGUAGES, MIN_PASSWORD_LENGTH, TIMEZONES, User,
+                          authenticate, change_password, clean_profile, update_profile)
 from models.validation import Invalid
 
 from .access import log_in
+from .rendering import page_or_fragment
 
 bp = Blueprint("auth", __name__)
 
@@ -48,8 +52,62 @@ def language():
     return redirect(_safe_next(request.form.get("next")) or url_for("main.my_day"))
 
 
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    """Language, time zone and "I am away" (the stand-ins take over meanwhile)."""
+    if request.method == "POST":
+        form = request.form
+        try:
+            update_profile(g.user, clean_profile(form))
+        except Invalid as invalid:
+            return _profile_page("auth/_profile_form.html", 422, form=form, errors=invalid.errors)
+        session["lang"] = g.user.language
+        flash(_("Your settings are saved."), "success")
+        return redirect(url_for("auth.profile"), 303)
+    return _profile_page("auth/_profile_form.html")
+
+
+@bp.post("/profile/password")
+def password():
+    """A new password; every other session of this user ends, this one goes on."""
+    try:
+        change_password(g.user, request.form, request.remote_addr or "")
+    except Invalid as invalid:
+        return _profile_page("auth/_password_form.html", 422, password_errors=invalid.errors)
+    log_in(g.user)
+    flash(_("Your password is changed. You were signed out everywhere else."), "success")
+    return redirect(url_for("auth.profile"), 303)
+
+
+def _profile_page(fragment, status=200, form=None, errors=None, password_errors=None):
+    user = g.user
+    form = form or {"language": user.language, "timezone": user.timezone,
+                    "away": "1" if user.away else ""}
+    return page_or_fragment(
+        "auth/profile.html", fragment, status=status, form=form, errors=errors or {},
+        password_errors=password_errors or {}, languages=LANGUAGES,
+        timezones=[(tz, tz.replace("_", " ")) for tz in TIMEZONES],
+        min_password_length=MIN_PASSWORD_LENGTH, **_stand_ins(user))
+
+
+def _stand_ins(user):
+    """Who takes over the user's accounts while they are away, and how many have nobody."""
+    owned = Account.select(Account.stand_in).where(Account.owner == user)
+    return {
+        "stand_ins": [u.name for u in User.select(User.name)
+                      .where(User.id.in_(owned.where(Account.stand_in.is_null(False))))
+                      .order_by(User.name)],
+        "uncovered": owned.where(Account.stand_in.is_null()).count(),
+    }
+
+
 def _safe_next(target):
-    """Only local paths: a login link must not send anyone to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only local paths: a login link must not send anyone to another site.
+
+    Control characters are refused too: browsers drop a tab or a line break inside a URL,
+    so "/<tab>/evil.com" would arrive as "//evil.com", and a line break cannot be a header.
+    """
+    if target and target.startswith("/") and not target.startswith("//") and \
+            "\\" not in target and not any(ord(c) < 32 or ord(c) == 127 for c in target):
         return target
     return None
