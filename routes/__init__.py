@@ -24,7 +24,7 @@ CONTENT_SECURITY_POLICY = (
 def init_app(app):
     from . import access, filters
 
-    babel.init_app(app, locale_selector=access.current_language,
+    babel.init_app(app, locale_selector=access.current_locale,
                    timezone_selector=access.current_timezone)
     csrf.init_app(app)
     htmx.init_app(app)

@@ -76,6 +76,16 @@ def current_language():
     return request.accept_languages.best_match(list(LANGUAGES)) or "en"
 
 
+# English as written in Europe: 24-hour clock, day before month.
+FORMAT_LOCALES = {"en": "en_GB"}
+
+
+def current_locale():
+    """The Babel locale for translations and formats of the current language."""
+    language = current_language()
+    return FORMAT_LOCALES.get(language, language)
+
+
 def current_timezone():
     user = getattr(g, "user", None)
     if user is not None and user.timezone:

@@ -65,6 +65,7 @@ def list_url(endpoint, args, **changes):
 
 
 def init_app(app):
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters.update(
         when=when,
         ago=ago,
