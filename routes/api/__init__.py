@@ -114,10 +114,12 @@ JSON_KINDS = {
 
 
 def read_body(fields, read_only=()):
-    """The request's JSON object, checked against `fields` {name: JSON kind}.
+    """The request's JSON object checked against `fields` {name: JSON kind}, and its messages.
 
     400 when the body is not JSON or not an object, or names fields that do not
-    exist or cannot be written; 422 when a value has the wrong JSON type.
+    exist or cannot be written. A value of the wrong JSON type is left out of the
+    body and gets a message in the returned errors, so the area's clean function
+    can still report on the rest and the client hears of every problem at once.
     """
     raw = request.get_data(cache=True)
     try:
@@ -135,14 +137,13 @@ def read_body(fields, read_only=()):
     if unknown:
         raise ApiError(400, _("Unknown fields: %(names)s.", names=", ".join(unknown)),
                        {name: _l("There is no such field.") for name in unknown})
-    wrong = {}
-    for name, value in body.items():
+    errors = {}
+    for name, value in list(body.items()):
         is_kind, message = JSON_KINDS[fields[name]]
         if value is not None and not is_kind(value):
-            wrong[name] = message
-    if wrong:
-        raise Invalid(wrong)
-    return body
+            errors[name] = message
+            del body[name]
+    return body, errors
 
 
 def seen_version(body):

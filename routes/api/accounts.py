@@ -36,11 +36,11 @@ def list_accounts():
 
 @bp.post("/accounts")
 def post_account():
-    body = read_body(WRITABLE, READ_ONLY + ("version",))
+    body, errors = read_body(WRITABLE, READ_ONLY + ("version",))
     # The same starting values as the form for a new account.
     data = {"stage": "prospect", "size_class": "M", "owner": g.user.email,
             "language": g.user.language, "currency": "EUR", **body}
-    errors = _translate(data)
+    _translate(data, errors)
     with field_messages(errors):
         values = clean_account(data)
     account = save_account(values)
@@ -57,9 +57,9 @@ def get_account(account_id):
 def patch_account(account_id):
     account = _account(account_id)
     forbid_unless(account.can_edit(g.user))
-    body = read_body(WRITABLE, READ_ONLY)
+    body, errors = read_body(WRITABLE, READ_ONLY)
     version = seen_version(body)
-    errors = _translate(body)
+    _translate(body, errors)
     with field_messages(errors):
         values = clean_account(body, account, partial=True)
     save_account(values, account, seen_version=version)
@@ -71,16 +71,14 @@ def _account(account_id):
                  _("There is no account with the id %(id)s.", id=account_id))
 
 
-def _translate(data):
+def _translate(data, errors):
     """The API's values as the form's: users by id instead of email, tags as one text."""
-    errors = {}
     user_ids_for(data, ("owner", "stand_in"), errors)
     if "tags" in data:
         tags = data["tags"] or []
         if any("," in tag for tag in tags):
             errors["tags"] = _l("A tag cannot contain a comma.")
         data["tags"] = ", ".join(tags)
-    return errors
 
 
 def _with_stand_in(query):

@@ -33,12 +33,11 @@ def list_contacts():
 
 @bp.post("/contacts")
 def post_contact():
-    body = read_body({**WRITABLE, "account_id": "int"}, READ_ONLY + ("version",))
+    body, errors = read_body({**WRITABLE, "account_id": "int"}, READ_ONLY + ("version",))
     account_id = body.pop("account_id", None)
     account = Account.get_or_none(Account.id == account_id) if account_id else None
-    errors = {}
     if account is None:
-        errors["account_id"] = _l("Give the id of an existing account.")
+        errors.setdefault("account_id", _l("Give the id of an existing account."))
     else:
         forbid_unless(account.can_edit(g.user))
     with field_messages(errors):
@@ -57,9 +56,10 @@ def get_contact(contact_id):
 def patch_contact(contact_id):
     contact = _contact(contact_id)
     forbid_unless(contact.account.can_edit(g.user))
-    body = read_body(WRITABLE, READ_ONLY + ("account_id",))
+    body, errors = read_body(WRITABLE, READ_ONLY + ("account_id",))
     version = seen_version(body)
-    values = clean_contact(body, partial=True)
+    with field_messages(errors):
+        values = clean_contact(body, partial=True)
     save_contact(values, contact, seen_version=version)
     return record_response(contact_items([contact])[0])
 

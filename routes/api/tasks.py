@@ -38,10 +38,11 @@ def list_tasks():
 @bp.post("/tasks")
 def post_task():
     """A new open task; anyone may plan one on any account, as on the account page."""
-    body = read_body({**WRITABLE, "account_id": "int"}, READ_ONLY + ("done",))
+    body, errors = read_body({**WRITABLE, "account_id": "int"}, READ_ONLY + ("done",))
     account_id = body.pop("account_id", None)
     account = Account.get_or_none(Account.id == account_id) if account_id else None
-    errors = {} if account else {"account_id": _l("Give the id of an existing account.")}
+    if account is None:
+        errors.setdefault("account_id", _l("Give the id of an existing account."))
     data = _as_form({"owner": g.user.email, **body}, errors)
     with field_messages(errors, RENAMED):
         values = clean_task(data)
@@ -59,8 +60,7 @@ def get_task(task_id):
 def patch_task(task_id):
     task = _task(task_id)
     forbid_unless(task.can_change(g.user))
-    body = read_body(WRITABLE, READ_ONLY + ("account_id",))
-    errors = {}
+    body, errors = read_body(WRITABLE, READ_ONLY + ("account_id",))
     data = _as_form(body, errors)
     with field_messages(errors, RENAMED):
         values = clean_task(data, partial=True)

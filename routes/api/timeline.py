@@ -38,8 +38,8 @@ def list_entries(account_id):
 def post_entry(account_id):
     """Log a contact moment (anyone may, as on the account page). Times without an offset are UTC."""
     account = _account(account_id)
-    body = read_body(WRITABLE, READ_ONLY)
-    errors = _kind_errors(body)
+    body, errors = read_body(WRITABLE, READ_ONLY)
+    errors.update(_kind_errors(body))
     with field_messages(errors, RENAMED):
         values = clean_entry(_as_form(body), account, "UTC")
     entry = record_entry(account, g.user, values)
@@ -56,8 +56,8 @@ def patch_entry(entry_id):
     """Correct an entry: its author may, and managers and admins (the rule for deleting one)."""
     entry = _entry(entry_id)
     forbid_unless(g.user.leads_team or entry.author_id == g.user.id)
-    body = read_body(WRITABLE, READ_ONLY)
-    errors = _kind_errors(body, entry)
+    body, errors = read_body(WRITABLE, READ_ONLY)
+    errors.update(_kind_errors(body, entry))
     with field_messages(errors, RENAMED):
         values = clean_entry(_as_form(body), entry.account, "UTC", partial=True)
     update_entry(entry, values)
