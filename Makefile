@@ -5,7 +5,7 @@ FLASK := $(VENV)/bin/flask --app app
 PORT ?= 5000
 PYTHON ?= python3
 
-.PHONY: install translations run test test-postgres bench initial-migration clean
+.PHONY: install translations run test test-postgres bench initial-migration quotes-migration clean
 
 install: $(VENV)/.installed
 
@@ -48,6 +48,16 @@ initial-migration: install
 	rm -f migrations/0001_initial.py /tmp/accountable-migration.db
 	$(PY) -m playhouse.migrations sqlite:////tmp/accountable-migration.db initial "models:MODELS" -d migrations
 	sed -i '/^# TODO: .*must be added by hand$$/d; 1s/.*/"""The first schema: users, accounts, contacts, the timeline and tasks.\n\nPython-side defaults (timestamps) live on the application models; the tables need none.\n"""/' migrations/0001_initial.py
+
+# Regenerate migrations/0002_quotes.py (quotes, catalogue, outgoing mail) from QUOTE_MODELS,
+# against a database at 0001 (only while it has not been released).
+quotes-migration: install
+	rm -f migrations/0002_quotes.py /tmp/accountable-quotes.db
+	mkdir -p /tmp/accountable-0001 && rm -f /tmp/accountable-0001/*.py && cp migrations/0001_initial.py /tmp/accountable-0001/
+	$(PY) -m playhouse.migrations sqlite:////tmp/accountable-quotes.db up -d /tmp/accountable-0001 > /dev/null
+	$(PY) -m playhouse.migrations sqlite:////tmp/accountable-quotes.db generate quotes "models:QUOTE_MODELS" -d /tmp/accountable-0001 > /dev/null
+	mv /tmp/accountable-0001/0002_quotes.py migrations/0002_quotes.py
+	sed -i '/^# TODO: .*must be added by hand$$/d; 1s/.*/"""Quotes, the catalogue, price agreements, margin policy and outgoing mail.\n\nPython-side defaults (timestamps) live on the application models; the tables need none.\n"""/' migrations/0002_quotes.py
 
 clean:
 	rm -rf $(VENV) instance

@@ -2,6 +2,10 @@
 from .accounts import Account, AccountDomain, AccountTag, AccountTeamMember, Tag
 from .contacts import Contact, ContactEmail
 from .db import BaseModel, db
+from .pricing import MarginPolicy, PriceAgreement, RoleDiscountLimit
+from .products import Product, ProductText
+from .quotes import DocumentCounter, Quote, QuoteLine
+from .settings import CompanySettings
 from .tasks import Task
 from .timeline import TimelineEntry, TimelineParticipant
 from .users import ApiToken, LoginAttempt, User
@@ -10,4 +14,11 @@ from .users import ApiToken, LoginAttempt, User
 MODELS = [User, ApiToken, LoginAttempt, Account, AccountDomain, Tag, AccountTag,
           AccountTeamMember, Contact, ContactEmail, TimelineEntry, TimelineParticipant, Task]
 
-__all__ = ["MODELS", "BaseModel", "db"] + [m.__name__ for m in MODELS]
+# Quotes, the catalogue and outgoing mail (migrations/0002_quotes.py).
+QUOTE_MODELS = [CompanySettings, Product, ProductText, PriceAgreement, MarginPolicy,
+                RoleDiscountLimit, DocumentCounter, Quote, QuoteLine]
+
+ALL_MODELS = MODELS + QUOTE_MODELS
+
+__all__ = ["MODELS", "QUOTE_MODELS", "ALL_MODELS", "BaseModel", "db"] + [
+    m.__name__ for m in ALL_MODELS]

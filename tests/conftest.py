@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
 from app import create_app
-from models import MODELS, db
+from models import ALL_MODELS, db
 from models.migrations import migrate_up
 from models.users import User
 
@@ -67,11 +67,11 @@ def _config(database_url, **extra):
 def _empty_tables():
     with db.connection_context():
         if db.obj.__class__.__name__.startswith("Postgres"):
-            names = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
+            names = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS)
             db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
         else:
             with db.atomic():
-                for model in reversed(MODELS):
+                for model in reversed(ALL_MODELS):
                     model.delete().execute()
 
 
