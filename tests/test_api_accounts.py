@@ -15,7 +15,8 @@ def test_the_list_speaks_the_contract(api, user):
     item = api.get("/api/v1/accounts").json["items"][0]
     assert CONTRACT <= set(item)
     assert item["id"] == account.id
-    assert (item["name"], item["stage"], item["size_class"]) == ("Bakkerij de Vries", "customer", "M")
+    assert (item["name"], item["stage"], item["size_class"]) == \
+        ("Bakkerij de Vries", "customer", "M")
     assert item["owner"] == "am@example.com"
     assert item["stand_in"] == "mario@example.com"
     assert item["email_domains"] == ["bakker.nl", "devries.nl"]
@@ -62,7 +63,8 @@ def test_create_with_defaults_and_users_by_email(api, user):
     assert response.headers["ETag"] == '"1"'
     assert created["name"] == "Caffè Rossi"
     assert created["owner"] == "am@example.com"  # the one asking, as on the form
-    assert (created["stage"], created["size_class"], created["currency"]) == ("prospect", "M", "EUR")
+    assert (created["stage"], created["size_class"], created["currency"]) == \
+        ("prospect", "M", "EUR")
     assert created["stand_in"] == "mario@example.com"
     assert created["email_domains"] == ["caffe-rossi.it", "rossi.it"]
     assert created["tags"] == ["espresso", "south"]

@@ -81,7 +81,8 @@ def test_patch_changes_only_what_was_sent_and_times_consent(api, user):
     response = api.patch(url, {"newsletter_consent": True, "dmu_role": "champion"})
     assert response.status_code == 200, response.json
     item = response.json
-    assert (item["newsletter_consent"], item["dmu_role"], item["position"]) == (True, "champion", "Buyer")
+    assert (item["newsletter_consent"], item["dmu_role"], item["position"]) == \
+        (True, "champion", "Buyer")
     assert item["emails"] == ["anna@devries.nl"]
     assert ISO_MOMENT.match(item["consent_at"])
     assert item["version"] == 2

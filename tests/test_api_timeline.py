@@ -24,7 +24,8 @@ def test_entries_come_newest_first_with_the_contract(api, user):
     assert page["next"] is None
     item = page["items"][0]
     assert CONTRACT <= set(item)
-    assert (item["kind"], item["subject"], item["summary"]) == ("call", "Recent call", "Talked prices")
+    assert (item["kind"], item["subject"], item["summary"]) == \
+        ("call", "Recent call", "Talked prices")
     assert (item["agreements"], item["next_step"]) == ("Quote by Friday", "Send the quote")
     assert (item["author"], item["contact_ids"], item["account_id"]) == \
         ("am@example.com", [contact.id], account.id)
@@ -50,7 +51,8 @@ def test_log_a_contact_moment(api, user):
     contact = make_contact(account)
     response = api.post(f"/api/v1/accounts/{account.id}/timeline", {
         "kind": "meeting", "occurred_at": "2026-03-02T10:30:00+01:00", "subject": "Kick-off",
-        "summary": "Agreed on a trial.", "agreements": "Trial in April", "contact_ids": [contact.id]})
+        "summary": "Agreed on a trial.", "agreements": "Trial in April",
+        "contact_ids": [contact.id]})
     assert response.status_code == 201, response.json
     created = response.json
     assert response.headers["Location"].endswith(f"/api/v1/timeline/{created['id']}")

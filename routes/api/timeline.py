@@ -1,5 +1,5 @@
 """The account timeline in the API: entries newest first, logging and correcting them."""
-from flask import g, request, url_for
+from flask import g, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN
@@ -36,7 +36,7 @@ def list_entries(account_id):
 
 @bp.post("/accounts/<int:account_id>/timeline")
 def post_entry(account_id):
-    """Log a contact moment (anyone may, as on the account page). Times without an offset are UTC."""
+    """Log a contact moment (anyone may, as on the account page); no offset means UTC."""
     account = _account(account_id)
     body, errors = read_body(WRITABLE, READ_ONLY)
     errors.update(_kind_errors(body))
@@ -111,7 +111,7 @@ def email_details(entries):
 
 
 def entry_items(entries):
-    """The entries as JSON objects: participants and email details for the page in one query each."""
+    """The entries as JSON objects: participants and email details in one query each."""
     attach_participants(entries)
     emails = email_details([e for e in entries if e.kind in ("email_in", "email_out")])
     return [{
