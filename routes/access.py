@@ -2,7 +2,8 @@
 import functools
 import time
 
-from flask import abort, current_app, g, make_response, redirect, request, session, url_for
+from flask import (abort, current_app, g, has_request_context, make_response, redirect, request,
+                   session, url_for)
 
 from models.users import LANGUAGES, User
 
@@ -68,6 +69,8 @@ def roles_required(*roles):
 
 
 def current_language():
+    if not has_request_context():  # a command line tool: messages in English
+        return "en"
     user = getattr(g, "user", None)
     if user is not None and user.language in LANGUAGES:
         return user.language
@@ -93,8 +96,20 @@ def current_timezone():
     return current_app.config["DEFAULT_TIMEZONE"]
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit in the database; a larger number names nothing
+
+
+def find(model, record_id):
+    """The record with this id (int or digits), or None: also for ids no record can have."""
+    if isinstance(record_id, str) and record_id.isdigit():
+        record_id = int(record_id)
+    if not isinstance(record_id, int) or not 0 < record_id <= MAX_ID:
+        return None
+    return model.get_or_none(model.id == record_id)
+
+
 def get_or_404(model, record_id):
-    record = model.get_or_none(model.id == record_id)
+    record = find(model, record_id)
     if record is None:
         abort(404)
     return record

@@ -12,7 +12,7 @@ from models.timeline import KINDS, MANUAL_KINDS, page_of
 from models.users import LANGUAGES, User
 from models.validation import Invalid
 
-from .access import editable_account, get_or_404
+from .access import editable_account, find, get_or_404
 from .rendering import field_check, form_response, page_or_fragment, see_other
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -60,10 +60,7 @@ def create():
 @bp.post("/check")
 def check():
     """Inline validation: the message the save would give for one field."""
-    account = None
-    if request.form.get("account_id", "").isdigit():
-        account = Account.get_or_none(Account.id == int(request.form["account_id"]))
-    return field_check(clean_account, account)
+    return field_check(clean_account, find(Account, request.form.get("account_id")))
 
 
 @bp.get("/<int:account_id>")
@@ -106,7 +103,7 @@ def edit(account_id):
 @bp.post("/<int:account_id>/team")
 def add_member(account_id):
     account = editable_account(account_id)
-    user = User.get_or_none(User.id == request.form.get("user", type=int))
+    user = find(User, request.form.get("user"))
     if user is None:
         flash(_("Choose a colleague to add to the team."), "error")
     else:

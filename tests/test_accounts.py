@@ -224,3 +224,15 @@ def test_htmx_save_redirects_the_browser(auth, user):
     boosted = auth.post(f"/accounts/{account.id}/edit", data={**_edit_form(auth, account)},
                         headers={**HTMX, "HX-Boosted": "true"})
     assert boosted.status_code == 303
+
+
+def test_ids_beyond_the_database_range_are_404(auth, user):
+    huge = 2**40
+    assert auth.get(f"/accounts/{huge}").status_code == 404
+    assert auth.get(f"/tasks/new?account={huge}").status_code == 404
+    account = make_account(user)
+    response = auth.post(f"/accounts/{account.id}/team", data={"user": str(huge)})
+    assert response.status_code == 303
+    check = auth.post("/accounts/check", data={"_field": "name", "name": "x",
+                                               "account_id": str(huge)})
+    assert check.status_code == 200
