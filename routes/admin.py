@@ -1,5 +1,5 @@
 """Administration: users, their roles, and who may still log in."""
-from flask import Blueprint, flash, g, redirect, request, url_for
+from flask import Blueprint, flash, g, request, url_for
 from flask_babel import gettext as _
 from peewee import fn
 
@@ -9,7 +9,7 @@ from models.users import (LANGUAGES, MIN_PASSWORD_LENGTH, ROLES, TIMEZONES, User
 from models.validation import Invalid
 
 from .access import get_or_404, roles_required
-from .rendering import field_check, form_response, page_or_fragment
+from .rendering import field_check, form_response, page_or_fragment, see_other
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -40,7 +40,7 @@ def create_user():
                                  **_form_context(form, None))
         flash(_("%(name)s can now sign in as %(email)s.", name=user.name, email=user.email),
               "success")
-        return redirect(url_for("admin.users"), 303)
+        return see_other(url_for("admin.users"))
     return page_or_fragment("admin/new_user.html", "admin/_user_form.html", errors={},
                             **_form_context(form, None))
 
@@ -68,7 +68,7 @@ def edit_user(user_id):
             return form_response("admin/edit_user.html", "admin/_user_form.html", invalid.errors,
                                  **_form_context(form, user))
         flash(_("Changes to %(name)s saved.", name=user.name), "success")
-        return redirect(url_for("admin.users"), 303)
+        return see_other(url_for("admin.users"))
     form = {"email": user.email, "name": user.name, "role": user.role,
             "language": user.language, "timezone": user.timezone,
             "active": "1" if user.active else "", "away": "1" if user.away else ""}

@@ -8,7 +8,7 @@ from models.users import (LANGUAGES, MIN_PASSWORD_LENGTH, TIMEZONES, User,
 from models.validation import Invalid
 
 from .access import log_in
-from .rendering import page_or_fragment
+from .rendering import page_or_fragment, see_other
 
 bp = Blueprint("auth", __name__)
 
@@ -63,7 +63,7 @@ def profile():
             return _profile_page("auth/_profile_form.html", 422, form=form, errors=invalid.errors)
         session["lang"] = g.user.language
         flash(_("Your settings are saved."), "success")
-        return redirect(url_for("auth.profile"), 303)
+        return see_other(url_for("auth.profile"))
     return _profile_page("auth/_profile_form.html")
 
 
@@ -76,7 +76,7 @@ def password():
         return _profile_page("auth/_password_form.html", 422, password_errors=invalid.errors)
     log_in(g.user)
     flash(_("Your password is changed. You were signed out everywhere else."), "success")
-    return redirect(url_for("auth.profile"), 303)
+    return see_other(url_for("auth.profile"))
 
 
 def _profile_page(fragment, status=200, form=None, errors=None, password_errors=None):
