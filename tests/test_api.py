@@ -14,6 +14,7 @@ from models.accounts import set_team_member
 from models.db import utcnow
 from models.tasks import Task
 from models.users import ApiToken
+from routes.api import encode_cursor
 
 
 class Api:
@@ -242,3 +243,20 @@ def test_a_list_costs_the_same_queries_for_any_page_size(api, user, url):
     many, shown_many = _queries(api, url.format(account=account.id) + "?limit=10")
     assert (shown_few, shown_many) == (2, 10)
     assert many == few
+
+
+def test_numbers_too_large_for_an_id_are_refused_not_crashed_on(api, user):
+    account = make_account(user)
+    huge = 10**20
+    assert api.get(f"/api/v1/accounts/{huge}").status_code == 404
+    assert api.get(f"/api/v1/timeline/{huge}").status_code == 404
+    assert api.get(f"/api/v1/contacts?account_id={huge}").status_code == 400
+    assert api.get(f"/api/v1/accounts?cursor={encode_cursor(huge)}").status_code == 400
+    refused = api.post("/api/v1/tasks", {"account_id": huge, "due_date": "2030-01-01",
+                                         "objective": "Call"})
+    assert refused.status_code == 422 and set(refused.json["fields"]) == {"account_id"}
+    logged = api.post(f"/api/v1/accounts/{account.id}/timeline",
+                      {"kind": "call", "subject": "Call", "contact_ids": [huge]})
+    assert logged.status_code == 422 and set(logged.json["fields"]) == {"contact_ids"}
+    stale = api.patch(f"/api/v1/accounts/{account.id}", {"name": "New", "version": huge})
+    assert stale.status_code == 422 and set(stale.json["fields"]) == {"version"}

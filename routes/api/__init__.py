@@ -26,6 +26,10 @@ from models.validation import Invalid
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_PAGE_SIZE = 200
+# Ids and versions are 32-bit integers in the database; a larger number in a URL, a body or a
+# cursor could not name a record, and would make the database driver fail instead of saying 404.
+MAX_ID = 2**31 - 1
+ID = f"int(max={MAX_ID})"  # the URL converter of a record's id: /accounts/<{ID}:account_id>
 
 
 class ApiError(Exception):
@@ -99,13 +103,13 @@ def _is_text(value):
 
 
 def _is_whole(value):
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
 
 
 JSON_KINDS = {
     "text": (_is_text, _l("Send this as a JSON string.")),
     "bool": (lambda v: isinstance(v, bool), _l("Send true or false.")),
-    "int": (_is_whole, _l("Send a whole number.")),
+    "int": (_is_whole, _l("Send a whole number, like an id.")),
     "texts": (lambda v: isinstance(v, list) and all(_is_text(i) for i in v),
               _l("Send a list of strings.")),
     "ints": (lambda v: isinstance(v, list) and all(_is_whole(i) for i in v),
@@ -222,8 +226,8 @@ def int_arg(name):
     value = request.args.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit():
-        raise ApiError(400, _("%(name)s must be a whole number.", name=name))
+    if not value.isdigit() or int(value) > MAX_ID:
+        raise ApiError(400, _("%(name)s must be a whole number, like an id.", name=name))
     return int(value)
 
 

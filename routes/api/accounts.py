@@ -8,7 +8,7 @@ from models.accounts import (SIZE_CLASSES, STAGES, Account, AccountDomain, Accou
                              clean_account, save_account, tags_by_account)
 from models.users import User
 
-from . import (bp, choice_arg, field_messages, forbid_unless, found, iso_datetime, page_by_id,
+from . import (ID, bp, choice_arg, field_messages, forbid_unless, found, iso_datetime, page_by_id,
                page_response, page_size, read_body, record_response, seen_version, user_arg,
                user_ids_for)
 
@@ -48,12 +48,12 @@ def post_account():
                            url_for(".get_account", account_id=account.id))
 
 
-@bp.get("/accounts/<int:account_id>")
+@bp.get(f"/accounts/<{ID}:account_id>")
 def get_account(account_id):
     return record_response(_account_item(account_id))
 
 
-@bp.patch("/accounts/<int:account_id>")
+@bp.patch(f"/accounts/<{ID}:account_id>")
 def patch_account(account_id):
     account = _account(account_id)
     forbid_unless(account.can_edit(g.user))

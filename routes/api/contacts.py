@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from models.accounts import Account
 from models.contacts import Contact, ContactEmail, clean_contact, emails_by_contact, save_contact
 
-from . import (bp, field_messages, forbid_unless, found, int_arg, iso_date, iso_datetime,
+from . import (ID, bp, field_messages, forbid_unless, found, int_arg, iso_date, iso_datetime,
                page_by_id, page_response, page_size, read_body, record_response, seen_version)
 
 WRITABLE = {**{name: "text" for name in (
@@ -47,12 +47,12 @@ def post_contact():
                            url_for(".get_contact", contact_id=contact.id))
 
 
-@bp.get("/contacts/<int:contact_id>")
+@bp.get(f"/contacts/<{ID}:contact_id>")
 def get_contact(contact_id):
     return record_response(contact_items([_contact(contact_id)])[0])
 
 
-@bp.patch("/contacts/<int:contact_id>")
+@bp.patch(f"/contacts/<{ID}:contact_id>")
 def patch_contact(contact_id):
     contact = _contact(contact_id)
     forbid_unless(contact.account.can_edit(g.user))

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from models.accounts import Account
 from models.tasks import Task, clean_task, create_task, update_task
 
-from . import (bp, bool_arg, field_messages, forbid_unless, found, int_arg, iso_date,
+from . import (ID, bp, bool_arg, field_messages, forbid_unless, found, int_arg, iso_date,
                iso_datetime, page_by_id, page_response, page_size, read_body, record_response,
                user_arg, user_ids_for)
 
@@ -51,12 +51,12 @@ def post_task():
     return record_response(_task_item(task.id), 201, url_for(".get_task", task_id=task.id))
 
 
-@bp.get("/tasks/<int:task_id>")
+@bp.get(f"/tasks/<{ID}:task_id>")
 def get_task(task_id):
     return record_response(_task_item(task_id))
 
 
-@bp.patch("/tasks/<int:task_id>")
+@bp.patch(f"/tasks/<{ID}:task_id>")
 def patch_task(task_id):
     task = _task(task_id)
     forbid_unless(task.can_change(g.user))

@@ -9,7 +9,7 @@ from models.timeline import (KINDS, MANUAL_KINDS, TimelineEntry, attach_particip
                              clean_entry, parse_cursor, record_entry, update_entry)
 from models.users import User
 
-from . import (bp, choice_arg, cursor_arg, encode_cursor, field_messages, forbid_unless, found,
+from . import (ID, bp, choice_arg, cursor_arg, encode_cursor, field_messages, forbid_unless, found,
                iso_datetime, page_response, page_size, read_body, record_response)
 
 WRITABLE = {**{name: "text" for name in (
@@ -20,7 +20,7 @@ READ_ONLY = ("id", "account_id", "author", "email", "created_at", "updated_at")
 RENAMED = {"contacts": "contact_ids"}
 
 
-@bp.get("/accounts/<int:account_id>/timeline")
+@bp.get(f"/accounts/<{ID}:account_id>/timeline")
 def list_entries(account_id):
     """The account's entries, newest first; filter: kind."""
     account = _account(account_id)
@@ -34,7 +34,7 @@ def list_entries(account_id):
     return page_response(entry_items(entries), encode_cursor(entries[-1].cursor) if more else None)
 
 
-@bp.post("/accounts/<int:account_id>/timeline")
+@bp.post(f"/accounts/<{ID}:account_id>/timeline")
 def post_entry(account_id):
     """Log a contact moment (anyone may, as on the account page); no offset means UTC."""
     account = _account(account_id)
@@ -46,12 +46,12 @@ def post_entry(account_id):
     return record_response(_entry_item(entry.id), 201, url_for(".get_entry", entry_id=entry.id))
 
 
-@bp.get("/timeline/<int:entry_id>")
+@bp.get(f"/timeline/<{ID}:entry_id>")
 def get_entry(entry_id):
     return record_response(_entry_item(entry_id))
 
 
-@bp.patch("/timeline/<int:entry_id>")
+@bp.patch(f"/timeline/<{ID}:entry_id>")
 def patch_entry(entry_id):
     """Correct an entry: its author may, and managers and admins (the rule for deleting one)."""
     entry = _entry(entry_id)
