@@ -6,6 +6,7 @@ from models.accounts import Account
 from models.contacts import Contact
 from models.db import utcnow
 from models.timeline import TimelineEntry
+from routes.api import encode_cursor
 from test_api import ISO_MOMENT, all_pages, api  # noqa: F401  (api is a fixture)
 
 CONTRACT = {"id", "kind", "occurred_at", "subject", "summary"}
@@ -127,3 +128,12 @@ def test_only_the_author_and_managers_correct_an_entry(api, user, manager):
     assert boss.patch(f"/api/v1/timeline/{entry.id}", {"subject": "Fixed"}).status_code == 200
     assert api.as_user(colleague).patch(f"/api/v1/timeline/{entry.id}",
                                         {"subject": "Mine again"}).status_code == 200
+
+
+def test_a_cursor_that_is_not_ours_is_400(api, user):
+    account = make_account(user)
+    make_entry(account, user)
+    url = f"/api/v1/accounts/{account.id}/timeline"
+    for position in ("2026-03-02T09:30:00_99999999999999999999", "yesterday_1", 5):
+        assert api.get(f"{url}?cursor={encode_cursor(position)}").status_code == 400
+    assert api.get(f"{url}?cursor=%C3%A9").status_code == 400

@@ -10,7 +10,7 @@ from models.timeline import (KINDS, MANUAL_KINDS, TimelineEntry, attach_particip
 from models.users import User
 
 from . import (ID, bp, choice_arg, cursor_arg, encode_cursor, field_messages, forbid_unless, found,
-               iso_datetime, page_response, page_size, read_body, record_response)
+               is_id, iso_datetime, page_response, page_size, read_body, record_response)
 
 WRITABLE = {**{name: "text" for name in (
     "kind", "occurred_at", "subject", "summary", "agreements", "next_step")},
@@ -25,8 +25,7 @@ def list_entries(account_id):
     """The account's entries, newest first; filter: kind."""
     account = _account(account_id)
     kind = choice_arg("kind", KINDS)
-    before = cursor_arg(lambda position: isinstance(position, str)
-                        and parse_cursor(position) is not None)
+    before = cursor_arg(_is_position)
     size = page_size()
     entries = list(TimelineEntry.of_account(account, kind, before).limit(size + 1))
     more = len(entries) > size
@@ -62,6 +61,12 @@ def patch_entry(entry_id):
         values = clean_entry(_as_form(body), entry.account, "UTC", partial=True)
     update_entry(entry, values)
     return record_response(_entry_item(entry.id))
+
+
+def _is_position(cursor):
+    """A timeline cursor as the model writes it: the last entry's moment and id."""
+    position = parse_cursor(cursor) if isinstance(cursor, str) else None
+    return position is not None and is_id(position[1])
 
 
 def _account(account_id):
