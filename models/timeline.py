@@ -17,6 +17,7 @@ KINDS = {
     "visit": _l("Visit"),
     "email_in": _l("Email received"),
     "email_out": _l("Email sent"),
+    "quote": _l("Quote"),
 }
 # What a person logs by hand; email entries come from the mail system.
 MANUAL_KINDS = ("note", "call", "meeting", "visit")
@@ -109,8 +110,11 @@ def attach_participants(entries):
         by_entry[row.entry_id].people.append(row.contact)
 
 
-def clean_entry(data, account, timezone_name="UTC", partial=False):
-    """Validate a timeline entry; `occurred_at` typed in the user's time zone."""
+def clean_entry(data, account, timezone_name="UTC", partial=False, entry=None):
+    """Validate a timeline entry; `occurred_at` typed in the user's time zone.
+
+    For a partial update pass the stored `entry`, so "subject or summary" holds after it.
+    """
     check = Checker(data, partial=partial)
     check.choice("kind", KINDS)
     check.datetime("occurred_at")
@@ -125,7 +129,9 @@ def clean_entry(data, account, timezone_name="UTC", partial=False):
             check.fail("occurred_at", _l("A contact moment cannot lie in the future."))
     elif not partial:
         values["occurred_at"] = utcnow().replace(microsecond=0)
-    if not partial and not (values.get("subject") or values.get("summary")):
+    subject = values.get("subject", entry.subject if entry is not None else "")
+    summary = values.get("summary", entry.summary if entry is not None else "")
+    if (not partial or entry is not None) and not (subject or summary):
         check.fail("summary", _l("Write what was discussed, or at least a subject."))
     if "contacts" in data:
         ids = data.get("contacts") or []
