@@ -214,7 +214,10 @@ def clean_account(data, account=None, partial=False):
     for key in ("owner", "stand_in"):
         if values.get(key):
             values[key] = users[values[key]]
-    if values.get("stand_in") and values.get("owner") and values["stand_in"] == values["owner"]:
+    # Compare with the stored owner or stand-in too: a partial update may send only one.
+    owner = values.get("owner", account.owner if account is not None else None)
+    stand_in = values.get("stand_in", account.stand_in if account is not None else None)
+    if owner is not None and stand_in is not None and owner.id == stand_in.id:
         check.fail("stand_in", _l("The stand-in must be someone other than the owner."))
     free = [d for d in values.get("email_domains", []) if d in FREE_MAIL_DOMAINS]
     if free:

@@ -70,7 +70,7 @@ class Checker:
         if not value and not required:
             self.values[name] = None
             return
-        if value not in choices:
+        if not isinstance(value, str) or value not in choices:
             return self.fail(name, _l("Choose one of the options."))
         self.values[name] = value
 

@@ -236,3 +236,22 @@ def test_ids_beyond_the_database_range_are_404(auth, user):
     check = auth.post("/accounts/check", data={"_field": "name", "name": "x",
                                                "account_id": str(huge)})
     assert check.status_code == 200
+
+
+def test_partial_update_checks_stand_in_against_the_stored_owner(user, manager, app):
+    from models.accounts import clean_account
+    from models.validation import Invalid
+    account = make_account(user, "Partial")
+    with pytest.raises(Invalid) as refused:
+        clean_account({"stand_in": str(user.id)}, account, partial=True)
+    assert "stand_in" in refused.value.errors
+    assert clean_account({"stand_in": str(manager.id)}, account, partial=True)["stand_in"] == manager
+
+
+def test_a_list_where_a_choice_belongs_is_a_message_not_a_crash(user, app):
+    from models.accounts import clean_account
+    from models.validation import Invalid
+    with pytest.raises(Invalid) as refused:
+        clean_account({"name": "x", "stage": ["customer"], "size_class": {"a": 1},
+                       "owner": str(user.id), "language": "en", "currency": "EUR"})
+    assert set(refused.value.errors) == {"stage", "size_class"}

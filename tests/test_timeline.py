@@ -199,3 +199,15 @@ def test_strangers_cannot_edit_entries(client, user):
     login(client, make_user("else@example.com"))
     assert client.get(f"/timeline/{entry.id}/edit").status_code == 403
     assert client.post(f"/timeline/{entry.id}/edit", data={"kind": "call"}).status_code == 403
+
+
+def test_partial_update_cannot_empty_subject_and_summary(user, app):
+    from models.timeline import clean_entry
+    from models.validation import Invalid
+    import pytest
+    entry = make_entry(make_account(user), user, subject="Kept", summary="")
+    with pytest.raises(Invalid) as refused:
+        clean_entry({"subject": ""}, entry.account, partial=True, entry=entry)
+    assert "summary" in refused.value.errors
+    assert clean_entry({"summary": "Now a summary", "subject": ""}, entry.account,
+                       partial=True, entry=entry)["summary"] == "Now a summary"

@@ -58,7 +58,7 @@ def patch_entry(entry_id):
     body, errors = read_body(WRITABLE, READ_ONLY)
     errors.update(_kind_errors(body, entry))
     with field_messages(errors, RENAMED):
-        values = clean_entry(_as_form(body), entry.account, "UTC", partial=True)
+        values = clean_entry(_as_form(body), entry.account, "UTC", partial=True, entry=entry)
     update_entry(entry, values)
     return record_response(_entry_item(entry.id))
 
