@@ -3,7 +3,7 @@ from .accounts import Account, AccountDomain, AccountTag, AccountTeamMember, Tag
 from .contacts import Contact, ContactEmail
 from .db import BaseModel, db
 from .pricing import MarginPolicy, PriceAgreement, RoleDiscountLimit
-from .products import Product, ProductText
+from .products import Product, ProductImport, ProductText
 from .quotes import DocumentCounter, Quote, QuoteLine
 from .settings import CompanySettings
 from .tasks import Task
@@ -15,8 +15,8 @@ MODELS = [User, ApiToken, LoginAttempt, Account, AccountDomain, Tag, AccountTag,
           AccountTeamMember, Contact, ContactEmail, TimelineEntry, TimelineParticipant, Task]
 
 # Quotes, the catalogue and outgoing mail (migrations/0002_quotes.py).
-QUOTE_MODELS = [CompanySettings, Product, ProductText, PriceAgreement, MarginPolicy,
-                RoleDiscountLimit, DocumentCounter, Quote, QuoteLine]
+QUOTE_MODELS = [CompanySettings, Product, ProductText, ProductImport, PriceAgreement,
+                MarginPolicy, RoleDiscountLimit, DocumentCounter, Quote, QuoteLine]
 
 ALL_MODELS = MODELS + QUOTE_MODELS
 

@@ -55,7 +55,9 @@ def init_app(app):
     _register_errors(app)
 
     from . import accounts, admin, api, auth, contacts, main, tasks, timeline
-    for module in (auth, main, accounts, contacts, timeline, tasks, admin):
+    from . import pricing, products, settings
+    for module in (auth, main, accounts, contacts, timeline, tasks, admin, products, pricing,
+                   settings):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: no cross-site request can carry one
