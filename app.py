@@ -19,6 +19,8 @@ CONFIG_KEYS = {
     "MAIL_USE_TLS": "bool", "MAIL_USE_SSL": "bool", "MAIL_DEFAULT_SENDER": str,
     "IMAP_HOST": str, "IMAP_PORT": int, "IMAP_USERNAME": str, "IMAP_PASSWORD": str,
     "IMAP_SSL": "bool", "IMAP_FOLDER": str, "REDIS_URL": str,
+    "MAIL_REPLY_TO": str, "MAIL_PLUS_ADDRESSING": "bool", "MAIL_MESSAGE_ID_DOMAIN": str,
+    "QUOTE_LINK_DAYS": int,
     "SESSION_IDLE_MINUTES": int, "DEFAULT_TIMEZONE": str, "HUEY_IMMEDIATE": "bool",
 }
 
@@ -31,6 +33,11 @@ def create_app(test_config=None):
         BASE_URL="http://127.0.0.1:5000",
         MAIL_SERVER="", MAIL_PORT=25, MAIL_USE_TLS=False, MAIL_USE_SSL=False,
         MAIL_DEFAULT_SENDER="accountable@localhost",
+        # Replies come back to the shared mailbox (MAIL_DEFAULT_SENDER when empty), with a
+        # +token per document when the mailbox supports plus-addressing. Message-IDs are on
+        # MAIL_MESSAGE_ID_DOMAIN, by default the domain of MAIL_DEFAULT_SENDER (never the host).
+        MAIL_REPLY_TO="", MAIL_PLUS_ADDRESSING=False, MAIL_MESSAGE_ID_DOMAIN="",
+        QUOTE_LINK_DAYS=60,  # the customer's accept/decline link; never beyond the validity
         IMAP_HOST="", IMAP_PORT=993, IMAP_SSL=True, IMAP_FOLDER="INBOX",
         REDIS_URL="",
         HUEY_SQLITE_PATH=str(Path(app.instance_path) / "jobs.db"),

@@ -33,6 +33,24 @@ def _register(queue):
             return mark_overdue_tasks()
     queue.mark_overdue_tasks = mark_overdue_tasks_job
 
+    @queue.periodic_task(crontab(minute="*"), name="send_outbox")
+    def send_outbox_job():
+        """Every minute: send the outgoing mail that is due (see mail/outbox.py)."""
+        from mail.outbox import send_due
+        from models.db import db
+        with _app.app_context(), db.connection_context():
+            return dict(send_due())
+    queue.send_outbox = send_outbox_job
+
+    @queue.periodic_task(crontab(minute="20", hour="2"), name="quote_validity")
+    def quote_validity_job():
+        """Daily: expire quotes past their date; a follow-up task a few days before."""
+        from models.db import db
+        from models.quotes import expire_due_quotes, remind_before_expiry
+        with _app.app_context(), db.connection_context():
+            return {"expired": expire_due_quotes(), "reminded": remind_before_expiry()}
+    queue.quote_validity = quote_validity_job
+
 
 def run_worker(workers=2):
     """Run the consumer in the foreground; it logs what it runs to stderr."""

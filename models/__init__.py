@@ -2,6 +2,7 @@
 from .accounts import Account, AccountDomain, AccountTag, AccountTeamMember, Tag
 from .contacts import Contact, ContactEmail
 from .db import BaseModel, db
+from .emails import Email, EmailAttachment
 from .pricing import MarginPolicy, PriceAgreement, RoleDiscountLimit
 from .products import Product, ProductImport, ProductText
 from .quotes import DocumentCounter, Quote, QuoteLine
@@ -16,7 +17,8 @@ MODELS = [User, ApiToken, LoginAttempt, Account, AccountDomain, Tag, AccountTag,
 
 # Quotes, the catalogue and outgoing mail (migrations/0002_quotes.py).
 QUOTE_MODELS = [CompanySettings, Product, ProductText, ProductImport, PriceAgreement,
-                MarginPolicy, RoleDiscountLimit, DocumentCounter, Quote, QuoteLine]
+                MarginPolicy, RoleDiscountLimit, DocumentCounter, Quote, QuoteLine, Email,
+                EmailAttachment]
 
 ALL_MODELS = MODELS + QUOTE_MODELS
 

@@ -59,6 +59,9 @@ def init_app(app):
     for module in (auth, main, accounts, contacts, timeline, tasks, admin, products, pricing,
                    settings):
         app.register_blueprint(module.bp)
+    from . import documents, outbox, public  # quote documents, the customer's link, the outbox
+    for module in (documents, public, outbox):
+        app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: no cross-site request can carry one
 

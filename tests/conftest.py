@@ -19,6 +19,8 @@ from models import ALL_MODELS, db
 from models.migrations import migrate_up
 from models.users import User
 
+pytest_plugins = ["mail_servers"]
+
 SECRET = "test-secret-key"
 PASSWORD = "correct horse battery"
 REQUIRE_SERVICES = os.environ.get("ACCOUNTABLE_REQUIRE_SERVICES") == "1"

@@ -1,0 +1,139 @@
+"""Email, both ways: what we send (the outbox) and what comes back (the inbound poller).
+
+Outgoing mail is stored — headers, links and the full MIME bytes — before any SMTP
+conversation, and goes through these states:
+
+    queued ──claim──▶ sending ──250──▶ sent
+      ▲                 │ 4xx, refused, timeout before DATA: back to queued with backoff
+      │                 │ 5xx: failed (a person may retry)
+      └── retry ────────┘ killed after DATA began: uncertain (a person checks, "send again")
+
+A message is never sent twice by the machine: a row whose DATA phase began but whose
+outcome was never recorded is not resent automatically (it may have arrived).
+
+`message_id` is stored without angle brackets; `in_reply_to` and `references` hold ids the
+same way (references space-separated, oldest first), so the inbound matcher compares like
+with like. Replies find their way back by those ids, or by `reply_token` (the `+token` of
+the Reply-To address and the `[Q-2026-0007]` of the subject).
+"""
+import datetime
+
+from flask_babel import lazy_gettext as _l
+from peewee import (BlobField, CharField, DateTimeField, ForeignKeyField, IntegerField,
+                    TextField)
+
+from .accounts import Account
+from .contacts import Contact
+from .db import BaseModel, utcnow
+from .quotes import Quote
+from .timeline import TimelineEntry
+from .users import User
+
+DIRECTIONS = {"out": _l("Sent"), "in": _l("Received")}
+STATUSES = {
+    "queued": _l("Queued"),
+    "sending": _l("Sending"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+    "uncertain": _l("Outcome unknown"),
+    "received": _l("Received"),
+}
+# What a person may do with an outgoing message in each state.
+RETRYABLE = ("queued", "failed")       # "retry now": nothing reached the server
+RESENDABLE = ("uncertain",)            # "send again": it may have arrived; a person decided
+
+BACKOFF_MINUTES = (1, 2, 4, 8, 16, 30)  # then every 30 minutes, for as long as it takes
+CLAIM_MINUTES = 10                      # a worker's claim older than this was abandoned
+
+
+class Email(BaseModel):
+    direction = CharField(default="out")
+    kind = CharField(default="")            # the use case: quote, quote_answer, …
+    status = CharField(default="queued")
+    message_id = CharField()                # ours for outgoing mail, without < >
+    server_message_id = CharField(default="")  # the id the SMTP server reported, if it rewrote ours
+    in_reply_to = CharField(default="")
+    references = TextField(default="")
+    reply_token = CharField(default="", index=True)   # q-2026-0007: the +token and subject tag
+    from_addr = CharField(default="")
+    to_addrs = TextField(default="")        # comma-separated
+    cc_addrs = TextField(default="")
+    reply_to = CharField(default="")
+    subject = CharField(default="", max_length=998)
+    body_text = TextField(default="")
+    body_html = TextField(default="")       # outgoing: ours; inbound: sanitise before showing
+    raw = BlobField(null=True)              # the full MIME message as sent or received
+    account = ForeignKeyField(Account, null=True, backref="email_messages", on_delete="SET NULL")
+    contact = ForeignKeyField(Contact, null=True, backref="email_messages", on_delete="SET NULL")
+    quote = ForeignKeyField(Quote, null=True, backref="email_messages", on_delete="SET NULL")
+    author = ForeignKeyField(User, null=True, backref="emails_written", on_delete="SET NULL")
+    timeline_entry = ForeignKeyField(TimelineEntry, null=True, backref="email_messages",
+                                     on_delete="SET NULL")
+    matched_by = CharField(default="")      # inbound: thread, token, sender, domain, person
+    # Outgoing delivery.
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(null=True)
+    claim = CharField(default="")           # the worker holding the row while it is `sending`
+    claimed_at = DateTimeField(null=True)
+    data_started_at = DateTimeField(null=True)  # from here the outcome is unknown until recorded
+    last_error = TextField(default="")
+    smtp_reply = TextField(default="")
+    sent_at = DateTimeField(null=True)
+    received_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("direction", "message_id"), True),
+                   (("status", "next_attempt_at"), False),
+                   (("account", "created_at"), False),
+                   (("quote", "created_at"), False),
+                   (("created_at", "id"), False))
+
+    def __str__(self):
+        return self.subject
+
+    @property
+    def status_label(self):
+        return STATUSES.get(self.status, self.status)
+
+    @property
+    def recipients(self):
+        return [a for a in (self.to_addrs.split(",") + self.cc_addrs.split(",")) if a.strip()]
+
+    @property
+    def can_retry(self):
+        return self.direction == "out" and self.status in RETRYABLE
+
+    @property
+    def can_send_again(self):
+        return self.direction == "out" and self.status in RESENDABLE
+
+    @classmethod
+    def outgoing(cls, status=None):
+        """Outgoing mail, newest first, author and account loaded; `status` narrows it."""
+        query = (cls.select(cls, User, Account)
+                 .join(User, join_type="LEFT OUTER JOIN", on=(cls.author == User.id))
+                 .switch(cls)
+                 .join(Account, join_type="LEFT OUTER JOIN", on=(cls.account == Account.id))
+                 .where(cls.direction == "out"))
+        if status:
+            query = query.where(cls.status == status)
+        return query.order_by(cls.created_at.desc(), cls.id.desc())
+
+
+class EmailAttachment(BaseModel):
+    email = ForeignKeyField(Email, backref="attachments", on_delete="CASCADE")
+    filename = CharField()
+    content_type = CharField(default="application/octet-stream")
+    size = IntegerField(default=0)
+    content = BlobField(null=True)
+
+    class Meta:
+        indexes = ((("email", "filename"), False),)
+
+
+def backoff(attempts):
+    """How long to wait before the next try after `attempts` failed ones."""
+    index = max(attempts, 1) - 1
+    return datetime.timedelta(minutes=BACKOFF_MINUTES[min(index, len(BACKOFF_MINUTES) - 1)])
