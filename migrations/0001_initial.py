@@ -117,7 +117,7 @@ def up(migrator, db):
         newsletter_consent = BooleanField(default=False)
         consent_at = DateTimeField(null=True)
         consent_source = CharField(default='')
-        last_contact_at = DateTimeField(null=True)
+        last_contact_at = DateTimeField(index=True, null=True)
         created_at = DateTimeField()
         updated_at = DateTimeField()
         version = IntegerField(default=1)

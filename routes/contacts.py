@@ -27,10 +27,10 @@ def index():
     owner = int(args["owner"]) if args["owner"].isdigit() else None
     dmu_role = args["dmu_role"] if args["dmu_role"] in DMU_ROLES or \
         args["dmu_role"] == NO_ROLE else None
-    query = Contact.listing(q=args["q"], dmu_role=dmu_role, owner=owner,
-                            sort=args["sort"] or "name")
-    total = query.count()
-    contacts = list(query.paginate(page, PAGE_SIZE))
+    filters = dict(q=args["q"], dmu_role=dmu_role, owner=owner)
+    total = Contact.count_listing(**filters)
+    contacts = list(Contact.listing(**filters, sort=args["sort"] or "name")
+                    .paginate(page, PAGE_SIZE))
     emails = emails_by_contact(contacts)
     # The filter form is only on the whole page; a fragment needs no list of owners.
     owners = [] if wants_fragment() else list(User.active_users())
@@ -71,7 +71,8 @@ def show(contact_id):
     entries, next_cursor = contact.timeline_page(before=request.args.get("before"))
     return page_or_fragment(
         "contacts/show.html", "contacts/_timeline.html",
-        contact=contact, account=contact.account, emails=contact.emails, entries=entries,
+        contact=contact, account=contact.account, emails=emails_by_contact([contact])[contact.id],
+        entries=entries,
         next_cursor=next_cursor, tasks=list(contact.open_tasks()),
         can_edit=contact.can_edit(g.user), languages=LANGUAGES,
         consent_sources=CONSENT_SOURCES)

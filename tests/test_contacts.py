@@ -6,7 +6,7 @@ import pytest
 from playhouse.test_utils import count_queries
 
 from conftest import login, make_account, make_contact, make_entry, make_user, text_of
-from models.contacts import Contact, ContactEmail
+from models.contacts import Contact, ContactEmail, emails_by_contact
 from models.db import utcnow
 from models.tasks import Task
 from models.timeline import TimelineParticipant
@@ -172,8 +172,9 @@ def test_contact_page_shows_details(auth, user, account):
     html = response.get_data(as_text=True)
     text = text_of(response)
     for expected in ("Piet de Boer", "CFO", "Decision maker", account.name, "English",
-                     "Plays golf; daughter Eva.", "In a conversation", "March 2, 1975"):
+                     "Plays golf; daughter Eva.", "In a conversation"):
         assert expected in text
+    assert re.search(r"Birthday (2 March 1975|March 2, 1975)", text)  # en or en_GB
     assert 'href="mailto:piet@devries.nl"' in html and 'href="mailto:p@boer.nl"' in html
     assert 'href="tel:+31205550199"' in html and 'href="tel:0612345678"' in html
     assert f'href="/accounts/{account.id}"' in html
@@ -260,7 +261,7 @@ def test_create_contact(auth, account):
     assert response.headers["Location"].endswith(f"/contacts/{contact.id}")
     assert contact.account_id == account.id
     assert contact.dmu_role == "buyer"
-    assert contact.emails == ["maria@example.gr", "maria.p@home.example"]
+    assert emails_by_contact([contact])[contact.id] == ["maria@example.gr", "maria.p@home.example"]
     assert contact.birthday == datetime.date(1980, 5, 17)
     assert contact.language is None
     assert contact.personal_notes == "Two children; sails on weekends."
@@ -333,8 +334,8 @@ def test_edit_contact(auth, account):
         version="1"))
     assert response.status_code == 303
     contact = Contact.get_by_id(contact.id)
-    assert (contact.last_name, contact.dmu_role, contact.emails, contact.version) == \
-        ("Jansen-Bos", "champion", ["new@example.com"], 2)
+    assert (contact.last_name, contact.dmu_role, contact.version) == ("Jansen-Bos", "champion", 2)
+    assert emails_by_contact([contact])[contact.id] == ["new@example.com"]
     assert ContactEmail.select().where(ContactEmail.email == "old@example.com").count() == 0
 
 
