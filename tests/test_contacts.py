@@ -459,3 +459,17 @@ def test_markup_in_every_text_field_is_escaped(auth, user, account):
         assert "Evil" in html, url
         assert "<script>alert" not in html, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url
+
+
+def test_ids_beyond_the_database_range_are_404_not_a_database_error(auth, user, account):
+    huge = 2**40
+    contact = make_contact(account)
+    for url in (f"/contacts/{huge}", f"/contacts/{huge}/edit", f"/contacts/{huge}/timeline/more",
+                f"/contacts/new/{huge}"):
+        assert auth.get(url).status_code == 404, url
+    assert auth.post(f"/contacts/{huge}/delete").status_code == 404
+    listed = auth.get(f"/contacts/?owner={huge}", headers=HX)
+    assert listed.status_code == 200 and "0 contacts" in text_of(listed)  # nobody owns those
+    older = auth.get(f"/contacts/{contact.id}/timeline/more?before=2026-01-01T00:00:00_{huge}",
+                     headers=HX)
+    assert older.status_code == 200
