@@ -54,10 +54,10 @@ def init_app(app):
 
     _register_errors(app)
 
-    from . import accounts, admin, api, auth, contacts, main, tasks, timeline
+    from . import accounts, admin, api, auth, contacts, main, quotes, tasks, timeline
     from . import pricing, products, settings
     for module in (auth, main, accounts, contacts, timeline, tasks, admin, products, pricing,
-                   settings):
+                   settings, quotes):
         app.register_blueprint(module.bp)
     from . import documents, outbox, public  # quote documents, the customer's link, the outbox
     for module in (documents, public, outbox):
