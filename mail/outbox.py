@@ -209,7 +209,9 @@ def _claim_due(now, claim, limit):
            .order_by(Email.next_attempt_at, Email.id)
            .limit(limit))
     claimed = []
-    for (email_id,) in due.tuples():
+    # Read the ids first: an open read cursor on SQLite would turn the updates below into a
+    # lock upgrade that fails at once ("database is locked") when another worker wrote.
+    for email_id in [row[0] for row in due.tuples()]:
         taken = (Email
                  .update(status="sending", claim=claim, claimed_at=now, data_started_at=None,
                          attempts=Email.attempts + 1, updated_at=now)

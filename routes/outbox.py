@@ -20,9 +20,9 @@ STAFF = ("admin", "manager")
 @bp.get("/")
 @roles_required(*STAFF)
 def index():
-    status = request.args.get("status") if request.args.get("status") in OUT_STATUSES else ""
+    state = request.args.get("status") if request.args.get("status") in OUT_STATUSES else ""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = Email.outgoing(status)
+    query = Email.outgoing(state)
     total = query.count()
     emails = list(query.paginate(page, PAGE_SIZE))
     counts = dict(Email.select(Email.status, fn.COUNT(Email.id))
@@ -30,11 +30,11 @@ def index():
                   .group_by(Email.status)
                   .tuples())
     return page_or_fragment("outbox/index.html", "outbox/_results.html", emails=emails,
-                            total=total, page=page, page_size=PAGE_SIZE, status=status,
+                            total=total, page=page, page_size=PAGE_SIZE, state=state,
                             counts=counts, statuses=[(s, STATUSES[s]) for s in OUT_STATUSES],
                             configured=mail_server_configured(),
                             mail_server=current_app.config.get("MAIL_SERVER"),
-                            args={"status": status})
+                            args={"status": state})
 
 
 @bp.get("/<int:email_id>")

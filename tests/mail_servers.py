@@ -24,6 +24,7 @@ class Collector:
         self.envelopes = []
         self.reply = None          # e.g. "451 4.3.0 Try again later" or "554 5.7.1 Rejected"
         self.hold_seconds = 0      # wait this long before answering DATA
+        self.ok_reply = "250 2.0.0 Ok: queued"
         self.received = threading.Event()
 
     async def handle_DATA(self, server, session, envelope):
@@ -34,7 +35,7 @@ class Collector:
         self.received.set()
         if self.hold_seconds:
             await asyncio.sleep(self.hold_seconds)
-        return "250 2.0.0 Ok: queued"
+        return self.ok_reply
 
 
 class SmtpServer:
