@@ -5,7 +5,7 @@ FLASK := $(VENV)/bin/flask --app app
 PORT ?= 5000
 PYTHON ?= python3
 
-.PHONY: install translations run test test-postgres bench initial-migration quotes-migration clean
+.PHONY: install translations extract-messages run test test-postgres bench initial-migration quotes-migration clean
 
 install: $(VENV)/.installed
 
@@ -18,6 +18,13 @@ $(VENV)/.installed: requirements.txt
 # Compiled catalogues are build output (.gitignore); the .po files are the source.
 translations: install
 	$(VENV)/bin/pybabel -q compile -d translations
+
+# Collect the marked strings into translations/messages.pot and merge them into each catalogue
+# (new strings arrive untranslated, never guessed from similar ones).
+extract-messages: install
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 \
+		-o translations/messages.pot --ignore-dirs=".* ._ __pycache__ .venv bench tests node_modules instance" .
+	$(VENV)/bin/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching
 
 # Install, migrate, load demo data into an empty database, then serve with a job worker beside it.
 run: install translations
@@ -45,8 +52,9 @@ bench: install translations
 
 # Regenerate migrations/0001_initial.py from the models (only while it has not been released).
 initial-migration: install
-	rm -f migrations/0001_initial.py /tmp/accountable-migration.db
-	$(PY) -m playhouse.migrations sqlite:////tmp/accountable-migration.db initial "models:MODELS" -d migrations
+	rm -rf /tmp/accountable-initial && mkdir -p /tmp/accountable-initial
+	$(PY) -m playhouse.migrations sqlite:////tmp/accountable-initial/db.sqlite initial "models:MODELS" -d /tmp/accountable-initial > /dev/null
+	mv /tmp/accountable-initial/0001_initial.py migrations/0001_initial.py
 	sed -i '/^# TODO: .*must be added by hand$$/d; 1s/.*/"""The first schema: users, accounts, contacts, the timeline and tasks.\n\nPython-side defaults (timestamps) live on the application models; the tables need none.\n"""/' migrations/0001_initial.py
 
 # Regenerate migrations/0002_quotes.py (quotes, catalogue, outgoing mail) from QUOTE_MODELS,

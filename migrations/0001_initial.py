@@ -113,6 +113,7 @@ def up(migrator, db):
         phone_digits = CharField(index=True, default='')
         language = CharField(null=True)
         birthday = DateField(null=True)
+        birthday_day = IntegerField(index=True, null=True)
         personal_notes = TextField(default='')
         newsletter_consent = BooleanField(default=False)
         consent_at = DateTimeField(null=True)

@@ -49,6 +49,8 @@ class Contact(VersionedModel):
     phone_digits = CharField(default="", index=True)  # for search: "+31 20-123" → "3120123"
     language = CharField(null=True)  # None: the account's language
     birthday = DateField(null=True)
+    # Month and day as 1231, so "birthdays this week" is an indexed range on any database.
+    birthday_day = IntegerField(null=True, index=True)
     personal_notes = TextField(default="")
     newsletter_consent = BooleanField(default=False)
     consent_at = DateTimeField(null=True)
@@ -235,6 +237,32 @@ def clean_contact(data, partial=False):
     return check.done()
 
 
+def day_of_year_key(day):
+    return day.month * 100 + day.day if day else None
+
+
+def birthdays_between(owner, first, last):
+    """Contacts at `owner`'s accounts whose birthday falls from `first` to `last` (dates),
+    as (contact, this year's date) pairs in date order; the range may cross New Year."""
+    start, end = day_of_year_key(first), day_of_year_key(last)
+    in_range = (Contact.birthday_day.between(start, end) if start <= end else
+                (Contact.birthday_day >= start) | (Contact.birthday_day <= end))
+    contacts = (Contact.select(Contact, Account)
+                .join(Account)
+                .where((Account.owner == owner) & in_range))
+    found = []
+    for contact in contacts:
+        for year in (first.year, last.year):
+            try:
+                day = contact.birthday.replace(year=year)
+            except ValueError:  # 29 February in a common year: celebrate on the 28th
+                day = datetime.date(year, 2, 28)
+            if first <= day <= last:
+                found.append((contact, day))
+                break
+    return sorted(found, key=lambda pair: (pair[1], pair[0].last_name))
+
+
 def save_contact(values, contact, seen_version=None):
     """Create or update a contact (with `contact.account` set); consent is time-stamped."""
     with db.atomic():
@@ -250,6 +278,7 @@ def save_contact(values, contact, seen_version=None):
             elif not values["newsletter_consent"]:
                 contact.consent_at = None
         contact.search_name = search_key(contact.name)
+        contact.birthday_day = day_of_year_key(contact.birthday)
         contact.phone_digits = " ".join(_digits(n) for n in (contact.phone, contact.mobile))
         if creating:
             contact.save()

@@ -32,7 +32,11 @@ def ago(moment):
     """How long ago, coarsely: "12 days ago"."""
     if moment is None:
         return ""
-    return format_timedelta(moment - utcnow(), add_direction=True, threshold=1.1)
+    delta = moment - utcnow()
+    if datetime.timedelta(days=1) <= abs(delta) < datetime.timedelta(days=60):
+        # Days, not "2 weeks": an account manager counts the days since the last contact.
+        return format_timedelta(delta, granularity="day", threshold=1000, add_direction=True)
+    return format_timedelta(delta, add_direction=True, threshold=1.1)
 
 
 def due(day):

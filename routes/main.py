@@ -5,7 +5,7 @@ from flask import Blueprint, g, jsonify, request
 from flask_babel import to_user_timezone
 
 from models.accounts import Account, accounts_going_quiet
-from models.contacts import Contact, emails_by_contact
+from models.contacts import Contact, birthdays_between, emails_by_contact
 from models.db import db, utcnow
 from models.tasks import Task
 
@@ -22,12 +22,13 @@ def my_day():
     today = to_user_timezone(utcnow()).date()
     tasks = list(Task.due_for(g.user, today + datetime.timedelta(days=7)))
     quiet = list(accounts_going_quiet(g.user).limit(10))
+    birthdays = birthdays_between(g.user, today, today + datetime.timedelta(days=6))
     return page_or_fragment(
         "main/my_day.html", "main/_my_day_tasks.html",
         overdue=[t for t in tasks if t.due_date < today],
         due_today=[t for t in tasks if t.due_date == today],
         upcoming=[t for t in tasks if t.due_date > today],
-        quiet=quiet, day=today)
+        quiet=quiet, birthdays=birthdays, day=today)
 
 
 @bp.get("/search")

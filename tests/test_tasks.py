@@ -165,3 +165,29 @@ def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_birthdays_this_week_on_my_day(auth, user):
+    account = make_account(user, "Party Account")
+    in_three_days = TODAY + datetime.timedelta(days=3)
+    make_contact(account, "Jarig", first_name="Joke",
+                 birthday=in_three_days.replace(year=1980).isoformat())
+    make_contact(account, "Later", first_name="Lars",
+                 birthday=(TODAY + datetime.timedelta(days=20)).replace(year=1979).isoformat())
+    other = make_account(make_user("else@example.com"), "Not Mine")
+    make_contact(other, "Stranger", birthday=TODAY.replace(year=1990).isoformat())
+    page = text_of(auth.get("/"))
+    section = page.split("Birthdays this week")[1]
+    assert "Joke Jarig" in section and "Party Account" in section
+    assert "Lars Later" not in section and "Stranger" not in section
+
+
+def test_birthdays_across_new_year(user, app):
+    from models.contacts import birthdays_between
+    account = make_account(user)
+    make_contact(account, "Newyear", birthday="1970-01-02")
+    make_contact(account, "Oldyear", birthday="1970-12-30")
+    make_contact(account, "Summer", birthday="1970-07-01")
+    found = birthdays_between(user, datetime.date(2026, 12, 28), datetime.date(2027, 1, 3))
+    assert [(c.last_name, d) for c, d in found] == [
+        ("Oldyear", datetime.date(2026, 12, 30)), ("Newyear", datetime.date(2027, 1, 2))]

@@ -4,9 +4,18 @@
   "use strict";
 
   // Every htmx request carries the CSRF token in a header (Flask-WTF reads X-CSRFToken).
+  // A GET drops its empty fields, so a pushed URL reads ?stage=customer, not ?q=&owner=&stage=customer.
   document.addEventListener("htmx:configRequest", function (event) {
     var meta = document.querySelector('meta[name="csrf-token"]');
     if (meta) { event.detail.headers["X-CSRFToken"] = meta.content; }
+    var data = event.detail.formData;
+    if (event.detail.verb === "get" && data) {
+      var empty = [];
+      data.forEach(function (value, key) { if (value === "") { empty.push(key); } });
+      empty.forEach(function (key) {
+        if (data.getAll(key).every(function (value) { return value === ""; })) { data.delete(key); }
+      });
+    }
   });
 
   // A rejected form (422) and an error page still swap in, so the user sees the message
