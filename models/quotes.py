@@ -305,15 +305,20 @@ def calculate(lines):
     return totals
 
 
-def totals_by_quote(quotes):
-    """{quote_id: Totals} for a page of quotes, with one query for all their lines."""
+def lines_by_quote(quotes):
+    """{quote_id: [lines in order]} for a page of quotes, in one query."""
     lines = {q.id: [] for q in quotes}
     if lines:
         for line in (QuoteLine.select()
                      .where(QuoteLine.quote.in_(list(lines)))
                      .order_by(QuoteLine.position, QuoteLine.id)):
             lines[line.quote_id].append(line)
-    return {quote_id: calculate(rows) for quote_id, rows in lines.items()}
+    return lines
+
+
+def totals_by_quote(quotes):
+    """{quote_id: Totals} for a page of quotes, with one query for all their lines."""
+    return {quote_id: calculate(rows) for quote_id, rows in lines_by_quote(quotes).items()}
 
 
 # --- input ---------------------------------------------------------------------------------
