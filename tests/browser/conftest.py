@@ -17,7 +17,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 15_000  # generous: CI machines are shared and slow
 # htmx logs a request it aborted (hx-sync "abort") as two console errors.
 HTMX_ABORT_NOTES = ("htmx:sendAbort, ", "htmx:afterRequest, ")
 

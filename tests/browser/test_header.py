@@ -61,17 +61,18 @@ def _translation(language, english):
 @pytest.mark.parametrize("language, label", [("nl", "Nederlands"), ("el", "Ελληνικά")])
 def test_switch_language_from_the_user_menu(page, user, language, label):
     sign_in(page, user)
+    top_bar = page.get_by_role("banner")
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    page.get_by_text(user.name, exact=True).click()  # open the user menu
+    expect(top_bar.get_by_role("link", name="Accounts", exact=True)).to_be_visible()
+    top_bar.get_by_text(user.name, exact=True).click()  # open the user menu
     menu = page.locator(".usermenu-panel")
     menu.get_by_label("Language").select_option(label=label)
-    menu.get_by_role("button").filter(has_text="Switch").click()
+    menu.get_by_role("button", name="Switch").click()
 
     expect(page.locator("html")).to_have_attribute("lang", language)
     expect(page).to_have_url(re.compile(r"/(\?)?$"))  # back where the user was
     translated = _translation(language, "Accounts")
     if translated:
-        nav = page.get_by_role("navigation").first
-        expect(nav.get_by_role("link", name=translated, exact=True)).to_be_visible()
+        expect(top_bar.get_by_role("link", name=translated, exact=True)).to_be_visible()
     page.reload()  # kept for the next page
     expect(page.locator("html")).to_have_attribute("lang", language)
