@@ -289,3 +289,10 @@ def test_an_admin_edits_their_own_name(as_admin, admin):
 def test_an_unknown_user_is_404(as_admin):
     assert as_admin.get("/admin/users/9999/edit").status_code == 404
     assert as_admin.post("/admin/users/9999/edit", data=new_user_form()).status_code == 404
+
+
+def test_an_htmx_save_sends_the_browser_to_the_list(as_admin):
+    response = as_admin.post("/admin/users/new", data=new_user_form(), headers=HTMX)
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/admin/users"
+    assert User.by_email("nikos@example.com") is not None
