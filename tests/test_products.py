@@ -9,6 +9,7 @@ import pytest
 from playhouse.test_utils import count_queries
 
 from conftest import form_fields, login, make_account, make_user, text_of
+from test_api import api  # noqa: F401  (a fixture)
 from models.products import (Product, ProductImport, ProductText, clean_product, export_csv,
                              read_import, save_product)
 from models.validation import Invalid
@@ -345,14 +346,114 @@ def _snapshot(product):
             product.reserved, product.lead_time_days, product.active, tuple(texts))
 
 
-def test_export_csv_function_matches_the_import_columns():
+def test_export_csv_function_matches_the_import_columns(app):
     from models.products import CSV_COLUMNS
     header = export_csv(Product.select()).lstrip("\ufeff").splitlines()[0]
     assert header.split(";") == list(CSV_COLUMNS)
 
 
-def test_clean_product_collects_every_message():
+def test_clean_product_collects_every_message(app):
     with pytest.raises(Invalid) as raised:
         clean_product({"code": "", "name": "", "list_price": "x", "cost_price": "-1",
                        "vat_rate": "200"})
     assert set(raised.value.errors) == {"code", "name", "list_price", "cost_price", "vat_rate"}
+
+
+# --- the API ------------------------------------------------------------------------------
+
+API_CONTRACT = {"id", "code", "name", "category", "unit", "list_price", "cost_price", "vat_rate",
+                "stock", "reserved", "lead_time_days"}
+
+
+@pytest.fixture
+def desk_api(client, app):
+    from test_api import Api
+    from models.users import ApiToken
+    return Api(client, ApiToken.issue(make_user("desk@example.com", role="inside_sales")))
+
+
+def test_api_lists_products_with_the_contract_fields(api, user):
+    from test_api import all_pages
+    make_product("FLR-25", "Flour", list_price="30.5", stock="1.25", name_nl="Bloem")
+    make_product("YST-01", "Gist", category="Yeast", active="")
+    for i in range(3):
+        make_product(f"SUG-{i}", f"Sugar {i}", category="Sugar")
+    items, pages = all_pages(api, "/api/v1/products?limit=2")
+    assert pages == 3 and len(items) == 5
+    flour = items[0]
+    assert API_CONTRACT <= set(flour)
+    assert (flour["code"], flour["list_price"], flour["cost_price"], flour["vat_rate"],
+            flour["stock"], flour["reserved"], flour["lead_time_days"]) == (
+        "FLR-25", "30.5", "18", "9", "1.25", "0", 0)
+    assert flour["texts"] == {"nl": {"name": "Bloem", "description": ""}}
+    assert flour["active"] is True
+    codes = lambda q: [i["code"] for i in api.get(f"/api/v1/products?{q}").json["items"]]  # noqa
+    assert codes("active=false") == ["YST-01"]
+    assert codes("category=Sugar&q=sugar 1") == ["SUG-1"]
+    assert api.get("/api/v1/products?active=maybe").status_code == 400
+    assert api.get("/api/v1/products/999").status_code == 404
+
+
+def test_api_create_and_update(desk_api):
+    response = desk_api.post("/api/v1/products", {
+        "code": "OIL-5", "name": "Olive oil", "list_price": "42.50", "cost_price": "30",
+        "vat_rate": "9", "lead_time_days": 3,
+        "texts": {"el": {"name": "Ελαιόλαδο"}, "it": {"name": "Olio", "description": "EVO"}}})
+    assert response.status_code == 201, response.json
+    item = response.json
+    assert response.headers["Location"].endswith(f"/api/v1/products/{item['id']}")
+    assert (item["list_price"], item["active"], item["texts"]["el"]["name"]) == (
+        "42.5", True, "Ελαιόλαδο")
+    patched = desk_api.patch(f"/api/v1/products/{item['id']}",
+                             {"list_price": "44", "version": item["version"],
+                              "texts": {"el": {"name": ""}}})
+    assert patched.status_code == 200, patched.json
+    assert patched.json["list_price"] == "44" and patched.json["name"] == "Olive oil"
+    assert "el" not in patched.json["texts"] and patched.json["texts"]["it"]["name"] == "Olio"
+    stale = desk_api.patch(f"/api/v1/products/{item['id']}",
+                           {"list_price": "1", "version": item["version"]})
+    assert stale.status_code == 409
+    bad = desk_api.post("/api/v1/products", {
+        "code": "OIL-5", "name": "", "list_price": 12.5, "cost_price": "-1", "vat_rate": "9",
+        "texts": {"fr": {"name": "Huile"}}})
+    assert bad.status_code == 422
+    assert set(bad.json["fields"]) == {"code", "name", "list_price", "cost_price", "texts"}
+    assert "already a product" in bad.json["fields"]["code"]
+    assert desk_api.post("/api/v1/products", {"colour": "red"}).status_code == 400
+
+
+def test_api_account_managers_cannot_change_the_catalogue(api):
+    product = make_product()
+    assert api.post("/api/v1/products", {"code": "X", "name": "X", "list_price": "1",
+                                          "cost_price": "1", "vat_rate": "0"}).status_code == 403
+    assert api.patch(f"/api/v1/products/{product.id}", {"name": "Y"}).status_code == 403
+    assert api.get(f"/api/v1/products/{product.id}").json["name"] == "Flour 25 kg"
+
+
+def test_api_price_agreements(api, user):
+    from models.pricing import agreed_discounts
+    account = make_account(user)
+    product = make_product()
+    assert api.get(f"/api/v1/accounts/{account.id}/prices").json == {"items": [], "next": None}
+    category = api.post(f"/api/v1/accounts/{account.id}/prices",
+                        {"category": "Flour", "discount_pct": "10"})
+    assert category.status_code == 201, category.json
+    special = api.post(f"/api/v1/accounts/{account.id}/prices",
+                       {"product_id": product.id, "discount_pct": "12.5"})
+    assert special.json == {"id": special.json["id"], "category": None,
+                            "product_id": product.id, "product_code": "FLR-25",
+                            "discount_pct": "12.5"}
+    assert agreed_discounts(account, [product])[product.id] == Decimal("12.5")
+    bad = api.post(f"/api/v1/accounts/{account.id}/prices", {"category": "Flour",
+                                                             "discount_pct": "101"})
+    assert bad.status_code == 422 and "discount_pct" in bad.json["fields"]
+    listed = api.get(f"/api/v1/accounts/{account.id}/prices").json["items"]
+    assert [(i["category"], i["product_code"]) for i in listed] == [("Flour", None),
+                                                                    (None, "FLR-25")]
+    deleted = api.request("DELETE", f"/api/v1/accounts/{account.id}/prices/{special.json['id']}")
+    assert deleted.status_code == 204
+    assert agreed_discounts(account, [product])[product.id] == Decimal("10")
+    outsider = api.as_user(make_user("other@example.com"))
+    assert outsider.post(f"/api/v1/accounts/{account.id}/prices",
+                         {"category": "Flour", "discount_pct": "50"}).status_code == 403
+    assert api.get("/api/v1/accounts/999/prices").status_code == 404
