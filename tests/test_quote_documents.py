@@ -17,8 +17,8 @@ PNG_PIXEL = bytes.fromhex(
 
 def pdf_text(data):
     from pypdf import PdfReader
-    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).replace(
-        "\u00a0", " ")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    return " ".join(text.replace("\u00a0", " ").split())
 
 
 @pytest.fixture

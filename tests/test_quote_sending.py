@@ -6,6 +6,7 @@ import re
 
 import pytest
 from babel.dates import format_date
+from flask_babel import force_locale, gettext
 
 from conftest import login
 from mail.outbox import send_due
@@ -24,7 +25,7 @@ pytestmark = [pytest.mark.mail, pytest.mark.parametrize("app", [{
 def pdf_text(data):
     from pypdf import PdfReader
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-    return text.replace("\u00a0", " ")
+    return " ".join(text.replace("\u00a0", " ").split())
 
 
 def test_a_greek_quote_arrives_with_headers_both_alternatives_and_the_pdf(app, user, smtp_server):
@@ -37,7 +38,10 @@ def test_a_greek_quote_arrives_with_headers_both_alternatives_and_the_pdf(app, u
     message = smtp_server.messages[0]
     assert message["Message-ID"] == f"<{email.message_id}>"
     assert re.fullmatch(r"<[0-9a-f]{32}@example\.com>", message["Message-ID"])
-    assert message["Subject"] == f"[{number}] Quote from Your Company"
+    with force_locale("el"):
+        assert message["Subject"] == gettext("[%(number)s] Quote from %(company)s",
+                                             number=number, company="Your Company")
+    assert message["Subject"].startswith(f"[{number}] ")
     assert message["Reply-To"] == f"replies+{number.lower()}@example.com"
     assert message["From"] == "Sales <sales@example.com>"
     assert message["To"] == "Anna Papadopoulou <anna@devries.example>"
@@ -59,6 +63,8 @@ def test_a_greek_quote_arrives_with_headers_both_alternatives_and_the_pdf(app, u
                      "Βιβλίο οδηγιών", "1.250,00 €", "2.250,00 €", "273,00 €", "36,00 €",
                      "2.559,00 €", "605,52 €", "2,16 €", "3.166,68 €", number):
         assert expected in text, expected
+    with force_locale("el"):
+        assert gettext("Total including VAT") in text         # the labels in Greek too
     assert "1.280,00" not in text and "Cost" not in text   # never cost or margin
 
 
