@@ -265,7 +265,7 @@ def product_form(product):
 
 
 def delete_product(product):
-    """Delete a product no quote mentions; one on a quote line is deactivated instead by the user."""
+    """Delete a product no quote mentions; one on a quote line can only be deactivated."""
     if product.quote_line_count():
         raise Invalid({"_form": _l("This product is on quotes, so it cannot be deleted. "
                                    "Deactivate it instead: the quotes keep it, and it can no "
@@ -447,7 +447,7 @@ def _judge(rows):
 
 
 def apply_import(preview):
-    """Write every valid row of a preview in one transaction: {"new": n, "update": n, "error": n}."""
+    """Write every valid row of a preview in one transaction; the counts per outcome."""
     counts = {"new": 0, "update": 0, "error": preview.count("error")}
     now = utcnow()
     ids = [row.product_id for row in preview.valid_rows if row.status == "update"]
