@@ -145,7 +145,7 @@ def generate(accounts, contacts, entries, tasks, out, users=40, seed=2026, log=p
     create_app({"DATABASE_URL": f"sqlite:///{out}", "SECRET_KEY": "bench"})
     with db.connection_context():
         migrate_up()
-        builder = Builder(random.Random(seed), accounts, contacts, entries, tasks, users, log)
+        builder = Builder(seed, accounts, contacts, entries, tasks, users, log)
         meta = builder.build()
     meta.update(seconds=round(time.perf_counter() - started, 1), seed=seed,
                 sizes={"users": users + 1, "accounts": accounts, "contacts": contacts,
@@ -160,8 +160,8 @@ def generate(accounts, contacts, entries, tasks, out, users=40, seed=2026, log=p
 class Builder:
     """Plans the rows in memory (so derived columns are known up front), then inserts them."""
 
-    def __init__(self, rng, accounts, contacts, entries, tasks, users, log):
-        self.rng, self.log = rng, log
+    def __init__(self, seed, accounts, contacts, entries, tasks, users, log):
+        self.seed, self.log = seed, log
         self.n_accounts, self.n_contacts = accounts, contacts
         self.n_entries, self.n_tasks, self.n_users = entries, tasks, users
         today = datetime.date.today()
@@ -169,6 +169,11 @@ class Builder:
         # and "going quiet" look the way they would on the day of the measurement.
         self.now = datetime.datetime.combine(today, datetime.time(6, 0))
         self.today = today
+
+    def stream(self, part):
+        """A random stream per part, so the small and the large data set share every account,
+        contact and task and differ only in the timeline (and what derives from it)."""
+        return random.Random(f"{self.seed}-{part}")
 
     def build(self):
         from models import db
@@ -216,12 +221,13 @@ class Builder:
     def users(self):
         from models import db
         from models.users import ApiToken, User
+        rng = self.stream("users")
         probe = User(email="x", name="x", role="admin", password_hash="")
         probe.set_password(BENCH_PASSWORD)
         rows = [(1, BENCH_EMAIL, "Bea Bench", "account_manager", "en")]
         for i in range(2, self.n_users + 1):
             lang = LANGS[i % len(LANGS)]
-            name = f"{self.rng.choice(FIRST_NAMES[lang])} {self.rng.choice(SURNAMES[lang])}"
+            name = f"{rng.choice(FIRST_NAMES[lang])} {rng.choice(SURNAMES[lang])}"
             rows.append((i, f"am{i}@example.com", name, "account_manager", APP_LANGUAGE[lang]))
         rows.append((self.n_users + 1, "lead@example.com", "Lena Lead", "manager", "en"))
         with db.atomic():
@@ -234,7 +240,7 @@ class Builder:
 
     # -- planning ----------------------------------------------------------------------------
     def plan_accounts_and_contacts(self):
-        rng = self.rng
+        rng = self.stream("accounts")
         self.account_lang = [rng.choice(LANGS) for _ in range(self.n_accounts)]
         # Every owner gets a share; the bench user (id 1) a double one: a busy portfolio.
         weights = [2] + [1] * (self.n_users - 1)
@@ -264,7 +270,7 @@ class Builder:
 
         A Zipf-like weight makes a few key accounts carry thousands of entries while most
         have a handful; time is spread over three years, ids follow time (as they would)."""
-        rng = self.rng
+        rng = self.stream("timeline")
         cumulative = list(itertools.accumulate(1.0 / (rank + 10) for rank in self.rank))
         total = cumulative[-1]
         span = 3 * 365 * 24 * 3600
@@ -295,14 +301,14 @@ class Builder:
     def insert_accounts(self):
         from models.accounts import Account, AccountDomain, AccountTag, AccountTeamMember, Tag
         from models.accounts import search_key
-        rng = self.rng
+        rng = self.stream("account rows")
         stages, stage_weights = zip(*STAGE_WEIGHTS)
         created_base = self.now - datetime.timedelta(days=5 * 365)
 
         def rows():
             for i in range(self.n_accounts):
                 lang = self.account_lang[i]
-                name = self.account_name(lang)
+                name = self.account_name(rng, lang)
                 created = created_base + datetime.timedelta(minutes=i * 20)
                 yield (i + 1, name, search_key(name), rng.choices(stages, stage_weights)[0],
                        rng.choice(SIZES), self.account_owner[i], rng.choice(CITIES[lang]),
@@ -329,8 +335,8 @@ class Builder:
                     (r for r in team if r[1] != self.account_owner[r[0] - 1]
                      and not (r[:2] in seen or seen.add(r[:2]))))
 
-    def account_name(self, lang):
-        rng = self.rng
+    @staticmethod
+    def account_name(rng, lang):
         surname, trade, form = (rng.choice(SURNAMES[lang]), rng.choice(TRADES[lang]),
                                 rng.choice(FORMS[lang]))
         if lang in ("en", "fr", "de") and rng.random() < 0.5:
@@ -342,9 +348,10 @@ class Builder:
         return f"{name} {form}".strip()
 
     def insert_contacts(self):
+        from models import contacts as contacts_module
         from models.accounts import search_key
         from models.contacts import Contact, ContactEmail
-        rng = self.rng
+        rng = self.stream("contact rows")
         base = self.now - datetime.timedelta(days=4 * 365)
 
         def rows():
@@ -354,15 +361,27 @@ class Builder:
                     first, last = rng.choice(FIRST_NAMES[lang]), rng.choice(SURNAMES[lang])
                     phone = f"+{rng.randrange(30, 50)} {rng.randrange(10, 99)} {rng.randrange(10**6, 10**7)}"
                     created = base + datetime.timedelta(minutes=contact_id * 7)
-                    yield (contact_id, account + 1, first, last, search_key(f"{first} {last}"),
+                    birthday = (datetime.date(1955, 1, 1) + datetime.timedelta(
+                        days=rng.randrange(45 * 365)) if rng.random() < 0.4 else None)
+                    row = (contact_id, account + 1, first, last, search_key(f"{first} {last}"),
                            rng.choice(POSITIONS), rng.choice(DMU), phone,
                            "".join(c for c in phone if c.isdigit()), rng.random() < 0.4,
-                           self.contact_last.get(contact_id), created, created, 1)
+                           self.contact_last.get(contact_id), created, created, 1, birthday)
+                    if birthday_day:  # derived the way models.contacts derives it
+                        row += (day_of_year_key(birthday),)
+                    yield row
 
         fields = [Contact.id, Contact.account, Contact.first_name, Contact.last_name,
                   Contact.search_name, Contact.position, Contact.dmu_role, Contact.phone,
                   Contact.phone_digits, Contact.newsletter_consent, Contact.last_contact_at,
-                  Contact.created_at, Contact.updated_at, Contact.version]
+                  Contact.created_at, Contact.updated_at, Contact.version, Contact.birthday]
+        # Birthdays this week (My day) look at a derived month-and-day column, where it exists.
+        birthday_day = getattr(Contact, "birthday_day", None)
+        day_of_year_key = getattr(contacts_module, "day_of_year_key", None)
+        if birthday_day is not None and day_of_year_key is not None:
+            fields.append(birthday_day)
+        else:
+            birthday_day = None
         self.insert(Contact, fields, rows())
         self.insert(ContactEmail, [ContactEmail.contact, ContactEmail.email, ContactEmail.position],
                     ((c, f"person{c}@customer{a + 1}.example", 0)
@@ -370,7 +389,7 @@ class Builder:
 
     def insert_timeline(self):
         from models.timeline import TimelineEntry, TimelineParticipant
-        rng = self.rng
+        rng = self.stream("timeline rows")
 
         def rows():
             for entry_id, (account, occurred, kind, _people) in enumerate(self.entries, 1):
@@ -393,7 +412,7 @@ class Builder:
     def insert_tasks(self):
         """Spread from eighteen months ago to six months ahead; the past is mostly done."""
         from models.tasks import Task
-        rng = self.rng
+        rng = self.stream("tasks")
         accounts_of = {}
         for index, owner in enumerate(self.account_owner):
             accounts_of.setdefault(owner, []).append(index)
