@@ -246,28 +246,32 @@ class LoginAttempt(BaseModel):
 
 
 THROTTLE_FREE_ATTEMPTS = 5
+THROTTLE_FREE_ATTEMPTS_PER_IP = 20
 THROTTLE_WINDOW = datetime.timedelta(minutes=15)
 
 
 def login_wait_seconds(email, ip):
     """Seconds the next attempt for this address (or from this IP) must wait.
 
-    The first few failures cost nothing; after that each one doubles the wait,
-    up to fifteen minutes, which makes guessing a password hopeless without
-    locking out the real user for long.
+    The first few failures for an address cost nothing; after that each one doubles
+    the wait, up to fifteen minutes, which makes guessing a password hopeless without
+    locking out the real user for long. An IP address gets more free failures, since
+    a whole office may sit behind one; it stops someone trying many addresses.
     """
     since = utcnow() - THROTTLE_WINDOW
-    recent = (LoginAttempt.select()
-              .where((LoginAttempt.at > since)
-                     & ((LoginAttempt.email == email.lower()) | (LoginAttempt.ip == ip)))
-              .order_by(LoginAttempt.at.desc()))
-    failures = recent.count()
-    if failures < THROTTLE_FREE_ATTEMPTS:
+    recent = LoginAttempt.select().where(LoginAttempt.at > since)
+    return max(_wait(recent.where(LoginAttempt.email == email.lower()), THROTTLE_FREE_ATTEMPTS),
+               _wait(recent.where(LoginAttempt.ip == ip), THROTTLE_FREE_ATTEMPTS_PER_IP))
+
+
+def _wait(failures_query, free):
+    failures = failures_query.count()
+    if failures < free:
         return 0
-    wait = min(2 ** (failures - THROTTLE_FREE_ATTEMPTS + 1), int(THROTTLE_WINDOW.total_seconds()))
-    last = recent.first().at
+    wait = min(2 ** (failures - free + 1), int(THROTTLE_WINDOW.total_seconds()))
+    last = failures_query.order_by(LoginAttempt.at.desc()).first().at
     remaining = (last + datetime.timedelta(seconds=wait) - utcnow()).total_seconds()
-    return max(0, int(remaining) + 1) if remaining > 0 else 0
+    return int(remaining) + 1 if remaining > 0 else 0
 
 
 def authenticate(email, password, ip):

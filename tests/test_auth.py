@@ -379,3 +379,17 @@ def test_guessing_the_current_password_is_throttled(auth, user):
     assert response.status_code == 422
     assert "Too many failed attempts" in text_of(response)
     assert User.get_by_id(user.id).check_password(PASSWORD)
+
+
+def test_colleagues_behind_one_address_do_not_lock_each_other_out(client, user):
+    for i in range(6):
+        LoginAttempt.create(email=f"typo{i}@example.com", ip="127.0.0.1")
+    assert sign_in(client, "am@example.com").status_code == 302
+
+
+def test_many_addresses_tried_from_one_ip_are_slowed_down(client, user):
+    for i in range(20):
+        LoginAttempt.create(email=f"guess{i}@example.com", ip="127.0.0.1")
+    response = sign_in(client, "am@example.com")
+    assert response.status_code == 422
+    assert "Too many failed attempts" in text_of(response)

@@ -2,7 +2,6 @@
 deactivate instead of delete, CSV import with a preview and CSV export."""
 import io
 import re
-import time
 from decimal import Decimal
 
 import pytest
@@ -291,17 +290,14 @@ def test_someone_elses_import_is_not_yours(buyer, client):
     assert Product.select().count() == 0
 
 
-def test_a_large_import_previews_quickly(buyer):
+def test_a_large_import_previews_and_imports_whole(buyer):
+    # Its speed is a benchmark's business (bench/), not a timed test's.
     lines = [HEADER] + [f"P{i:05d};Product {i};Cat {i % 9};{i % 97},50;1,25;21;{i % 13};\n"
                         for i in range(5000)]
-    # Processor time, not wall time: the machine running the tests may be busy with others.
-    started = time.process_time()
     response = _upload(buyer, "".join(lines))
     preview = buyer.get(response.headers["Location"])
-    elapsed = time.process_time() - started
     assert preview.status_code == 200
     assert "5000 new, 0 updates, 0 with errors" in text_of(preview)
-    assert elapsed < 3, f"upload and preview of 5,000 rows took {elapsed:.1f}s"
     done = buyer.post(response.headers["Location"])
     assert done.status_code == 303
     assert Product.select().count() == 5000
