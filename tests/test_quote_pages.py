@@ -366,3 +366,16 @@ def test_send_through_the_page(auth, user):
     response = auth.post(f"/quotes/{quote.id}/send", data={"version": version_of(quote)})
     assert response.status_code == 303
     assert Quote.get_by_id(quote.id).status == "sent"
+
+
+@pytest.mark.parametrize("language", ["en_GB", "nl", "it", "el"])
+def test_the_fast_money_filter_writes_what_babel_writes(app, language):
+    from babel.numbers import format_currency
+    from flask_babel import force_locale
+
+    from routes.quotes import money
+    with app.test_request_context(), force_locale(language):
+        for currency in ("EUR", "GBP", "CHF", "JPY"):
+            for amount in ("0", "1234.5", "-1234567.891", "999.995", "-0.01", "12"):
+                assert money(D(amount), currency) == \
+                    format_currency(D(amount), currency, locale=language), (currency, amount)
