@@ -100,7 +100,10 @@ class CsrfClient(FlaskClient):
             headers = dict(kwargs.pop("headers", None) or {})
             headers.setdefault("X-CSRFToken", self.csrf_token())
             kwargs["headers"] = headers
-        return super().open(*args, **kwargs)
+        # A fresh application context per request, as in production: otherwise every request
+        # of a test would share the test's `g` (and Flask-WTF's token cached in it).
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
     def csrf_token(self):
         with self.session_transaction() as session:

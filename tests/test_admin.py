@@ -24,9 +24,6 @@ def edit_form(client, user, **changes):
     """What the browser would send from the edit page, with `changes` applied."""
     fields = form_fields(client.get(f"/admin/users/{user.id}/edit").get_data(as_text=True),
                          "user-form")
-    # The client sends its own token; the page's may come from another client's request,
-    # since the test's app context (and so `g`, where Flask-WTF keeps it) spans requests.
-    fields.pop("csrf_token", None)
     fields.update(changes)
     return {k: v for k, v in fields.items() if v is not None}
 
