@@ -6,6 +6,7 @@ console errors) and failed requests fail the test, unless the test said it provo
 with `page_watch.expect_status(…)`. `sign_in` logs in through the real login form.
 """
 import os
+import re
 import threading
 
 import pytest
@@ -129,8 +130,13 @@ def page(context):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """A test that passed still fails when the browser saw an error while it ran."""
-    result = yield
     watch = getattr(item, "page_watch", None)
+    try:
+        result = yield
+    except BaseException as failure:
+        if watch is not None and watch.problems:  # often the cause: show it with the failure
+            failure.add_note("The browser also reported:\n  " + "\n  ".join(watch.problems))
+        raise
     if watch is not None:
         watch.check()
     return result
@@ -143,4 +149,5 @@ def sign_in(page, user, password=PASSWORD):
     page.get_by_label("Email address").fill(user.email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_title("My day · Accountable")
+    expect(page).to_have_url(re.compile(r"^https?://[^/]+/$"))  # My day, in any language
+    expect(page.get_by_role("banner")).to_be_visible()
