@@ -151,6 +151,14 @@ class Quote(VersionedModel):
         return query.order_by(cls.created_at.desc(), cls.id.desc())
 
     @classmethod
+    def expiring_for(cls, user, until):
+        """Sent quotes of `user` (written by them or on their accounts) valid until `until` at most."""
+        return (cls.with_related()
+                .where((cls.status == "sent") & (cls.valid_until <= until)
+                       & ((cls.author == user) | (Account.owner == user)))
+                .order_by(cls.valid_until, cls.id))
+
+    @classmethod
     def awaiting_approval(cls):
         return (cls.with_related()
                 .where(cls.status == "awaiting_approval")

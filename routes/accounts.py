@@ -7,6 +7,7 @@ from models.accounts import (CURRENCIES, SIZE_CLASSES, SORTS, STAGES, Account, c
                              tags_by_account)
 from models.contacts import dmu_of
 from models.db import StaleRecord
+from models.quotes import Quote, totals_by_quote
 from models.tasks import Task
 from models.timeline import KINDS, MANUAL_KINDS, page_of
 from models.users import LANGUAGES, User
@@ -75,7 +76,7 @@ def show(account_id):
         manual_kinds=MANUAL_KINDS, kinds=KINDS, dmu=dmu_of(account),
         user_options=[(u.id, u.name) for u in User.active_users()],
         tasks=list(Task.open_for_account(account)), can_edit=account.can_edit(g.user),
-        team=list(account.team_members()))
+        team=list(account.team_members()), open_quotes=_open_quotes(account))
 
 
 @bp.route("/<int:account_id>/edit", methods=["GET", "POST"])
@@ -130,6 +131,12 @@ def delete(account_id):
     account.delete_instance(recursive=True)
     flash(_("Account %(name)s deleted.", name=name), "success")
     return redirect(url_for("accounts.index"), 303)
+
+
+def _open_quotes(account):
+    """The side column's open quotes with their totals (two queries)."""
+    quotes = list(Quote.open_for_account(account))
+    return {"quotes": quotes, "totals": totals_by_quote(quotes)}
 
 
 def _account_form(account):

@@ -7,6 +7,7 @@ from flask_babel import to_user_timezone
 from models.accounts import Account, accounts_going_quiet
 from models.contacts import Contact, birthdays_between, emails_by_contact
 from models.db import db, utcnow
+from models.quotes import Quote, totals_by_quote
 from models.tasks import Task
 
 from .rendering import page_or_fragment
@@ -23,12 +24,14 @@ def my_day():
     tasks = list(Task.due_for(g.user, today + datetime.timedelta(days=7)))
     quiet = list(accounts_going_quiet(g.user).limit(10))
     birthdays = birthdays_between(g.user, today, today + datetime.timedelta(days=6))
+    expiring = list(Quote.expiring_for(g.user, today + datetime.timedelta(days=7)).limit(20))
     return page_or_fragment(
         "main/my_day.html", "main/_my_day_tasks.html",
         overdue=[t for t in tasks if t.due_date < today],
         due_today=[t for t in tasks if t.due_date == today],
         upcoming=[t for t in tasks if t.due_date > today],
-        quiet=quiet, birthdays=birthdays, day=today)
+        quiet=quiet, birthdays=birthdays, expiring=expiring,
+        expiring_totals=totals_by_quote(expiring), day=today)
 
 
 @bp.get("/search")

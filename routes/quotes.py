@@ -1,12 +1,7 @@
 """Quotes: the list, a new quote from the account, the builder, approval and the actions."""
-import functools
 from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, flash, g, request, url_for
-from babel import Locale
-from babel.numbers import (format_currency, format_decimal, get_currency_precision,
-                           get_decimal_symbol, get_group_symbol)
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from models.accounts import Account
@@ -29,44 +24,6 @@ bp = Blueprint("quotes", __name__)
 PAGE_SIZE = 25
 PRODUCT_RESULTS = 10
 FILTERS = ("status", "owner", "q")
-
-
-@bp.app_template_filter("money")
-def money(amount, currency="EUR"):
-    """An amount with its currency in the user's locale: € 1.234,50 / €1,234.50.
-
-    Babel's own format_currency costs about a millisecond; a 50-line quote shows 250 amounts
-    while the user types. So Babel formats one sample per locale and currency, and each amount
-    is put into that pattern (same output: tests/test_quote_pages.py compares them).
-    """
-    if amount is None:
-        return ""
-    positive, negative, places, group, decimal = _money_pattern(str(get_locale()), currency)
-    amount = Decimal(amount)
-    digits = f"{abs(amount):,.{places}f}".translate(
-        {ord(","): "\x00", ord("."): "\x01"}).replace("\x00", group).replace("\x01", decimal)
-    return (negative if amount < 0 else positive).replace("\x02", digits)
-
-
-@functools.lru_cache(maxsize=64)
-def _money_pattern(locale_name, currency):
-    locale = Locale.parse(locale_name)
-    places = get_currency_precision(currency)
-    sample = Decimal("1234567.891234")
-    number = format_decimal(sample, "#,##0." + "0" * places if places else "#,##0",
-                            locale=locale, decimal_quantization=True)
-    positive = format_currency(sample, currency, locale=locale).replace(number, "\x02")
-    negative = format_currency(-sample, currency, locale=locale).replace(number, "\x02")
-    return positive, negative, places, get_group_symbol(locale), get_decimal_symbol(locale)
-
-
-@bp.app_template_filter("plain")
-def plain(value):
-    """A decimal as typed by a person: 2, 1.5, 12.5 (no trailing zeros, no exponent)."""
-    if value is None:
-        return ""
-    text = format(Decimal(value), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def stale_message():
@@ -375,15 +332,3 @@ def products(quote_id):
     found = list(Product.search(q).limit(PRODUCT_RESULTS)) if q else []
     return fragment("quotes/_product_results.html", quote=quote, products=found, q=q,
                     editing=quote.editable)
-
-
-def account_quotes(account):
-    """The account page's "Open quotes" card: the open quotes with their totals."""
-    quotes = list(Quote.open_for_account(account))
-    return {"quotes": quotes, "totals": totals_by_quote(quotes)}
-
-
-@bp.app_context_processor
-def quote_helpers():
-    return {"account_quotes": account_quotes}
-

@@ -373,7 +373,7 @@ def test_the_fast_money_filter_writes_what_babel_writes(app, language):
     from babel.numbers import format_currency
     from flask_babel import force_locale
 
-    from routes.quotes import money
+    from routes.filters import money
     with app.test_request_context(), force_locale(language):
         for currency in ("EUR", "GBP", "CHF", "JPY"):
             for amount in ("0", "1234.5", "-1234567.891", "999.995", "-0.01", "12"):

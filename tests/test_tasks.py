@@ -191,3 +191,19 @@ def test_birthdays_across_new_year(user, app):
     found = birthdays_between(user, datetime.date(2026, 12, 28), datetime.date(2027, 1, 3))
     assert [(c.last_name, d) for c, d in found] == [
         ("Oldyear", datetime.date(2026, 12, 30)), ("Newyear", datetime.date(2027, 1, 2))]
+
+
+def test_quotes_about_to_expire_on_my_day(auth, user):
+    from models.quotes import Quote, create_quote
+    account = make_account(user, "Expiring Account")
+    soon = create_quote(account, user, make_contact(account))
+    later = create_quote(account, user, make_contact(account, "Other"))
+    draft = create_quote(account, user)
+    Quote.update(status="sent", valid_until=TODAY + datetime.timedelta(days=2)).where(
+        Quote.id == soon.id).execute()
+    Quote.update(status="sent", valid_until=TODAY + datetime.timedelta(days=20)).where(
+        Quote.id == later.id).execute()
+    Quote.update(valid_until=TODAY + datetime.timedelta(days=1)).where(Quote.id == draft.id).execute()
+    section = text_of(auth.get("/")).split("Quotes about to expire")[1].split("Accounts going quiet")[0]
+    assert soon.display_number in section and "Expiring Account" in section
+    assert later.display_number not in section and draft.display_number not in section
