@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask_babel import force_locale
+from flask_babel import force_locale, format_currency, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from peewee import (JOIN, CharField, DateField, DateTimeField, DecimalField, ForeignKeyField,
@@ -581,23 +581,24 @@ def approval_reasons(quote, lines=None):
     reasons = []
     if totals.net > policy.approval_threshold:
         reasons.append(_("The net total %(total)s is above the approval threshold of %(limit)s.",
-                         total=totals.net, limit=policy.approval_threshold))
+                         total=format_currency(totals.net, quote.currency),
+                         limit=format_currency(policy.approval_threshold, quote.currency)))
     if totals.net and totals.margin_pct is not None and \
             totals.margin_pct < policy.min_quote_margin_pct:
         reasons.append(_("The quote's margin of %(pct)s %% is below the minimum of %(min)s %%.",
-                         pct=totals.margin_pct, min=policy.min_quote_margin_pct))
+                         pct=format_decimal(totals.margin_pct), min=format_decimal(policy.min_quote_margin_pct)))
     limit = discount_limit(quote.author.role)
     for number, (line, amounts) in enumerate(zip(lines, totals.lines), start=1):
         label = line.description.splitlines()[0] if line.description else str(number)
         pct = amounts.margin_pct if amounts.net else (None if not amounts.cost else Decimal("-100"))
         if pct is not None and pct < policy.min_line_margin_pct:
             reasons.append(_("Line %(n)s (%(line)s): margin %(pct)s %% is below the minimum of "
-                             "%(min)s %% per line.", n=number, line=label, pct=pct,
-                             min=policy.min_line_margin_pct))
+                             "%(min)s %% per line.", n=number, line=label, pct=format_decimal(pct),
+                             min=format_decimal(policy.min_line_margin_pct)))
         if line.effective_discount > limit:
             reasons.append(_("Line %(n)s (%(line)s): a discount of %(pct)s %% is more than the "
                              "%(limit)s %% your role may give.", n=number, line=label,
-                             pct=line.effective_discount, limit=limit))
+                             pct=format_decimal(line.effective_discount), limit=format_decimal(limit)))
     return reasons
 
 
