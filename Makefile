@@ -5,7 +5,7 @@ FLASK := $(VENV)/bin/flask --app app
 PORT ?= 5000
 PYTHON ?= python3
 
-.PHONY: install translations extract-messages run test test-postgres bench initial-migration quotes-migration clean
+.PHONY: install translations extract-messages run test test-postgres bench initial-migration quotes-migration inbound-migration clean
 
 install: $(VENV)/.installed
 
@@ -66,6 +66,16 @@ quotes-migration: install
 	$(PY) -m playhouse.migrations sqlite:////tmp/accountable-quotes.db generate quotes "models:QUOTE_MODELS" -d /tmp/accountable-0001 > /dev/null
 	mv /tmp/accountable-0001/0002_quotes.py migrations/0002_quotes.py
 	sed -i '/^# TODO: .*must be added by hand$$/d; 1s/.*/"""Quotes, the catalogue, price agreements, margin policy and outgoing mail.\n\nPython-side defaults (timestamps) live on the application models; the tables need none.\n"""/' migrations/0002_quotes.py
+
+# Regenerate migrations/0003_inbound.py (mailboxes, checkpoints) from INBOUND_MODELS,
+# against a database at 0002 (only while it has not been released).
+inbound-migration: install
+	rm -rf /tmp/accountable-0002 && mkdir -p /tmp/accountable-0002
+	cp migrations/0001_initial.py migrations/0002_quotes.py /tmp/accountable-0002/
+	$(PY) -m playhouse.migrations sqlite:////tmp/accountable-0002/db.sqlite up -d /tmp/accountable-0002 > /dev/null
+	$(PY) -m playhouse.migrations sqlite:////tmp/accountable-0002/db.sqlite generate inbound "models:INBOUND_MODELS" -d /tmp/accountable-0002 > /dev/null
+	mv /tmp/accountable-0002/0003_inbound.py migrations/0003_inbound.py
+	sed -i '/^# TODO: .*must be added by hand$$/d; 1s/.*/"""Inbound mail: mailboxes, folder checkpoints, where each message was seen, remembered senders.\n\nPython-side defaults (timestamps) live on the application models; the tables need none.\n"""/' migrations/0003_inbound.py
 
 clean:
 	rm -rf $(VENV) instance

@@ -3,6 +3,7 @@ from .accounts import Account, AccountDomain, AccountTag, AccountTeamMember, Tag
 from .contacts import Contact, ContactEmail
 from .db import BaseModel, db
 from .emails import Email, EmailAttachment
+from .inbound import FolderCheckpoint, InboundCopy, Mailbox, SenderRule
 from .pricing import MarginPolicy, PriceAgreement, RoleDiscountLimit
 from .products import Product, ProductImport, ProductText
 from .quotes import DocumentCounter, Quote, QuoteLine
@@ -20,7 +21,10 @@ QUOTE_MODELS = [CompanySettings, Product, ProductText, ProductImport, PriceAgree
                 MarginPolicy, RoleDiscountLimit, DocumentCounter, Quote, QuoteLine, Email,
                 EmailAttachment]
 
-ALL_MODELS = MODELS + QUOTE_MODELS
+# Inbound mail: mailboxes, checkpoints, copies, remembered senders (migrations/0003_inbound.py).
+INBOUND_MODELS = [Mailbox, FolderCheckpoint, InboundCopy, SenderRule]
 
-__all__ = ["MODELS", "QUOTE_MODELS", "ALL_MODELS", "BaseModel", "db"] + [
+ALL_MODELS = MODELS + QUOTE_MODELS + INBOUND_MODELS
+
+__all__ = ["MODELS", "QUOTE_MODELS", "INBOUND_MODELS", "ALL_MODELS", "BaseModel", "db"] + [
     m.__name__ for m in ALL_MODELS]

@@ -38,6 +38,17 @@ STATUSES = {
     "uncertain": _l("Outcome unknown"),
     "received": _l("Received"),
 }
+# Where an inbound message ended up.
+INBOUND_STATES = {
+    "filed": _l("On the timeline"),
+    "triage": _l("Waiting in the inbox"),
+    "dismissed": _l("Dismissed"),
+    "auto_reply": _l("Automatic reply"),
+    "bounce": _l("Delivery failure"),
+    "own_copy": _l("Copy of our own mail"),
+    "unparsed": _l("Could not be read"),
+    "rate_limited": _l("Held back: many automatic messages"),
+}
 # What a person may do with an outgoing message in each state.
 RETRYABLE = ("queued", "failed")       # "retry now": nothing reached the server
 RESENDABLE = ("uncertain",)            # "send again": it may have arrived; a person decided
@@ -70,6 +81,14 @@ class Email(BaseModel):
     timeline_entry = ForeignKeyField(TimelineEntry, null=True, backref="email_messages",
                                      on_delete="SET NULL")
     matched_by = CharField(default="")      # inbound: thread, token, sender, domain, person
+    # Inbound only (see models/inbound.py for mailboxes, checkpoints and where a copy was seen).
+    inbound_state = CharField(default="", index=True)  # see INBOUND_STATES
+    content_hash = CharField(default="", index=True)   # sha256 of the raw bytes: dedupe without Message-ID
+    header_date = DateTimeField(null=True)             # the message's Date header, in UTC
+    thread_index = CharField(default="")               # Outlook's Thread-Index, for replies without References
+    auto_reason = CharField(default="")                # why it counts as automatic (RFC 3834, X-Autoreply, …)
+    bounce_status = CharField(default="")              # RFC 3464 status of a delivery report, e.g. 5.1.1
+    parse_error = TextField(default="")                # kept raw, shown in triage with this reason
     # Outgoing delivery.
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(null=True)
