@@ -10,7 +10,7 @@ from peewee import JOIN, CharField, DecimalField, ForeignKeyField
 
 from .accounts import Account
 from .db import BaseModel, db
-from .products import Product, check_decimal
+from .products import Product
 from .users import ROLES
 from .validation import Checker
 
@@ -82,7 +82,7 @@ def clean_agreement(data, partial=False):
     check = Checker(data, partial=partial)
     check.text("category", max_length=80)
     check.text("product", max_length=40)
-    check_decimal(check, "discount_pct", 2, 100, DISCOUNT_MESSAGE)
+    check.decimal("discount_pct", places=2, maximum=100, message=DISCOUNT_MESSAGE)
     values = check.values
     category, code = values.get("category"), values.get("product")
     product_id = data.get("product_id")
@@ -150,12 +150,12 @@ def clean_margin_policy(data):
     """The policy and the discount limit of every role, each with its message at the field."""
     check = Checker(data)
     margin_message = _l("Enter a margin from 0 to 100 % with at most 2 decimals, like 15.")
-    check_decimal(check, "min_line_margin_pct", 2, 100, margin_message)
-    check_decimal(check, "min_quote_margin_pct", 2, 100, margin_message)
-    check_decimal(check, "approval_threshold", 2, Decimal("999999999999"),
-                  _l("Enter an amount of 0 or more with at most 2 decimals, like 10000."))
+    check.decimal("min_line_margin_pct", places=2, maximum=100, message=margin_message)
+    check.decimal("min_quote_margin_pct", places=2, maximum=100, message=margin_message)
+    check.decimal("approval_threshold", places=2, maximum=Decimal("999999999999"),
+                  message=_l("Enter an amount of 0 or more with at most 2 decimals, like 10000."))
     for role in ROLES:
-        check_decimal(check, f"max_discount_{role}", 2, 100, DISCOUNT_MESSAGE)
+        check.decimal(f"max_discount_{role}", places=2, maximum=100, message=DISCOUNT_MESSAGE)
     return check.done()
 
 

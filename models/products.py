@@ -14,7 +14,6 @@ from peewee import (BlobField, BooleanField, CharField, DateTimeField, DecimalFi
 
 from .accounts import contains, search_key
 from .db import BaseModel, VersionedModel, db, utcnow
-from .money import parse_decimal
 from .users import LANGUAGES, User
 from .validation import Checker, Invalid
 
@@ -152,22 +151,6 @@ DECIMAL_MESSAGES = {
 }
 
 
-def check_decimal(check, name, places, maximum, message, *, required=True):
-    """A decimal field through `parse_decimal` (decimal comma accepted), message at the field."""
-    if check._skip(name):
-        return
-    raw = check._raw(name)
-    if raw is None or raw == "":
-        if required:
-            return check.fail(name, _l("This field is required."))
-        check.values[name] = None
-        return
-    value = parse_decimal(raw, places=places, maximum=maximum)
-    if value is None:
-        return check.fail(name, message)
-    check.values[name] = value
-
-
 def clean_product(data, product=None, partial=False, check_code=True):
     """Validate product input (form, API or a CSV row) into values for `save_product`.
 
@@ -181,7 +164,7 @@ def clean_product(data, product=None, partial=False, check_code=True):
     check.text("category", max_length=80)
     check.text("unit", max_length=20)
     for name, (places, maximum) in DECIMAL_FIELDS.items():
-        check_decimal(check, name, places, maximum, DECIMAL_MESSAGES[name],
+        check.decimal(name, DECIMAL_MESSAGES[name], places=places, maximum=maximum,
                       required=name in ("list_price", "cost_price", "vat_rate"))
     check.integer("lead_time_days", minimum=0)
     check.boolean("active")

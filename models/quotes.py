@@ -22,7 +22,7 @@ from peewee import (JOIN, CharField, DateField, DateTimeField, DecimalField, For
 from .accounts import Account, contains
 from .contacts import Contact, ContactEmail
 from .db import BaseModel, VersionedModel, db, utcnow
-from .money import HUNDRED, ZERO, cents, parse_decimal, percent_of, ratio_pct
+from .money import HUNDRED, ZERO, cents, percent_of, ratio_pct
 from .pricing import agreed_discounts, discount_limit, margin_policy
 from .products import Product
 from .users import LANGUAGES, User
@@ -335,40 +335,23 @@ QUANTITY_PLACES, PRICE_PLACES, PERCENT_PLACES = 3, 4, 2
 MAX_AMOUNT = Decimal("99999999")
 
 
-def _decimal(check, name, *, places, message, required=True, minimum=ZERO,
-             maximum=MAX_AMOUNT, positive=False, default=None):
-    """A decimal from user input with the message a person understands, at the field."""
-    if check._skip(name):
-        return
-    raw = check._raw(name)
-    if raw is None or raw == "":
-        if required:
-            return check.fail(name, _l("This field is required."))
-        check.values[name] = default
-        return
-    if isinstance(raw, float):
-        raw = str(raw)  # a JSON number: read as written, never as binary floating point
-    value = parse_decimal(raw, places=places, minimum=minimum, maximum=maximum)
-    if value is None or (positive and value <= 0):
-        return check.fail(name, message)
-    check.values[name] = value
-
-
 def _check_line(check, free=False, partial=False):
-    _decimal(check, "quantity", places=QUANTITY_PLACES, positive=True,
-             message=_l("Enter a quantity above 0 with at most 3 decimals, like 2 or 1.5."))
-    _decimal(check, "unit_price", places=PRICE_PLACES, required=free and not partial,
-             message=_l("Enter a price of 0 or more with at most 4 decimals, like 12.50."))
-    _decimal(check, "discount_pct", places=PERCENT_PLACES, required=False, default=ZERO,
-             maximum=HUNDRED,
-             message=_l("Enter a discount from 0 to 100 %, with at most 2 decimals."))
+    check.decimal("quantity", places=QUANTITY_PLACES, positive=True, maximum=MAX_AMOUNT,
+                  message=_l("Enter a quantity above 0 with at most 3 decimals, like 2 or 1.5."))
+    check.decimal("unit_price", places=PRICE_PLACES, required=free and not partial,
+                  maximum=MAX_AMOUNT,
+                  message=_l("Enter a price of 0 or more with at most 4 decimals, like 12.50."))
+    check.decimal("discount_pct", places=PERCENT_PLACES, required=False, default=ZERO,
+                  maximum=HUNDRED,
+                  message=_l("Enter a discount from 0 to 100 %, with at most 2 decimals."))
     if free:
         check.text("description", required=True, max_length=2000, multiline=True)
         check.text("unit", max_length=20)
-        _decimal(check, "vat_rate", places=PERCENT_PLACES, maximum=HUNDRED,
-                 message=_l("Enter a VAT rate from 0 to 100 %, like 21 or 9."))
-        _decimal(check, "cost_price", places=PRICE_PLACES, required=False, default=ZERO,
-                 message=_l("Enter a cost price of 0 or more with at most 4 decimals."))
+        check.decimal("vat_rate", places=PERCENT_PLACES, maximum=HUNDRED,
+                      message=_l("Enter a VAT rate from 0 to 100 %, like 21 or 9."))
+        check.decimal("cost_price", places=PRICE_PLACES, required=False, default=ZERO,
+                      maximum=MAX_AMOUNT,
+                      message=_l("Enter a cost price of 0 or more with at most 4 decimals."))
     else:
         check.text("description", max_length=2000, multiline=True)
 

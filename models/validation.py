@@ -165,6 +165,28 @@ class Checker:
         except ValueError:
             self.fail(name, _l("Enter a date and time as YYYY-MM-DD HH:MM."))
 
+    def decimal(self, name, message, *, places, maximum=None, minimum=None, required=True,
+                positive=False, default=None):
+        """A Decimal from user input ("12,50", "1.234,50", or a JSON number read as written)."""
+        from .money import ZERO, parse_decimal
+        if self._skip(name):
+            return
+        raw = self._raw(name)
+        if raw is None or raw == "":
+            if required:
+                return self.fail(name, _l("This field is required."))
+            self.values[name] = default
+            return
+        if isinstance(raw, float):
+            raw = str(raw)  # never through binary floating point
+        limits = {"minimum": ZERO if minimum is None else minimum}
+        if maximum is not None:
+            limits["maximum"] = maximum
+        value = parse_decimal(raw, places=places, **limits)
+        if value is None or (positive and value <= 0):
+            return self.fail(name, message)
+        self.values[name] = value
+
     def boolean(self, name):
         if self._skip(name):
             return

@@ -1,6 +1,4 @@
 """Quotes: the list, a new quote from the account, the builder, approval and the actions."""
-from decimal import Decimal
-
 from flask import Blueprint, abort, current_app, flash, g, request, url_for
 from flask_babel import gettext as _
 
