@@ -1,0 +1,442 @@
+"""The inbound parser against the bad-input corpus (tests/mail_corpus/, see its README):
+every message reads without an exception, and what it says comes out right."""
+import base64
+import datetime
+import hashlib
+import os
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from mail.parse import (MAX_ATTACHMENT_BYTES, decode_header_text, message_ids, parse_message,
+                        safe_filename, split_quoted)
+
+CORPUS = Path(__file__).parent / "mail_corpus"
+NOW = datetime.datetime(2026, 6, 2, 12, 0)
+
+
+def corpus(name):
+    return (CORPUS / name).read_bytes()
+
+
+def parse(name, **options):
+    options.setdefault("now", NOW)
+    return parse_message(corpus(name), **options)
+
+
+def test_every_corpus_message_parses_without_error():
+    names = sorted(p.name for p in CORPUS.glob("*.eml"))
+    assert len(names) >= 35
+    for name in names:
+        parsed = parse(name)
+        assert parsed.error == "", name
+        assert parsed.content_hash == hashlib.sha256(corpus(name)).hexdigest()
+        assert parsed.size == len(corpus(name))
+
+
+# --- charsets ---------------------------------------------------------------------------
+
+def test_utf8_body_declared_as_latin1_is_read_as_utf8():
+    assert parse("charset_wrong.eml").text == "Met vriendelijke groet, Grüße aus Köln — €50"
+
+
+def test_unknown_charset_falls_back_in_body_and_subject():
+    parsed = parse("charset_unknown.eml")
+    assert parsed.text == "Prijs: 12,50 € per stuk, café"
+    assert parsed.subject == "Unknown charset café"
+
+
+def test_missing_charset_with_cp1252_bytes():
+    assert parse("charset_missing.eml").text == "Café crème, 20€ per doos"
+
+
+def test_raw_8bit_bytes_in_headers_utf8_and_latin1():
+    parsed = parse("header_8bit.eml")
+    assert parsed.subject == "Προσφορά για τα ψωμιά"
+    assert parsed.from_name == "Σοφία Παπαδοπούλου"
+    assert parsed.from_addr == "sofia@example.gr"
+    assert parsed.to_addrs == ["sales@example.com"]
+    assert parsed.text == "Καλημέρα σας"
+
+
+# --- RFC 2047 and RFC 2231 ----------------------------------------------------------------
+
+def test_encoded_words_split_inside_a_character():
+    parsed = parse("rfc2047_split.eml")
+    assert parsed.subject == "Offerte für Brötchen – Grüße"
+    assert parsed.from_name == "Jürgen Müller"
+    assert parsed.from_addr == "juergen@baeckerei-mueller.de"
+
+
+def test_malformed_encoded_words_keep_what_can_be_read():
+    parsed = parse("rfc2047_malformed.eml")
+    # An unterminated word stays literal; missing base64 padding and unknown charsets decode.
+    assert parsed.subject == "=?utf-8?Q?Half_open_word and Broken paddingcafé"
+    assert parsed.from_name == "Anna de Vries"
+    assert parsed.to_addrs == ["sales@example.com"]
+
+
+def test_decode_header_text_edge_cases():
+    assert decode_header_text("=?utf-8?q?caf=C3=A9?= =?utf-8?q?_cr=C3=A8me?=") == "café crème"
+    assert decode_header_text("=?UTF-8*nl?Q?taart?=") == "taart"      # RFC 2231 language
+    assert decode_header_text("line\r\n\tbreak\x00here") == "line break here"
+    assert decode_header_text("") == ""
+
+
+def test_rfc2231_filenames_continuations_charsets_and_paths():
+    names = [(a.filename, a.content_type) for a in parse("rfc2231_filename.eml").attachments]
+    assert names == [("Bestelling Brötchen – juni.pdf", "application/pdf"),
+                     ("prijzen café.csv", "text/csv"),
+                     ("passwd", "application/octet-stream")]
+
+
+def test_safe_filename():
+    assert safe_filename("..\\..\\windows\\evil.exe") == "evil.exe"
+    assert safe_filename(".htaccess") == "htaccess"
+    assert safe_filename('a<b>:"c|?*.txt') == "a_b_c_.txt"
+    assert safe_filename("bad\x00name\r\n.pdf") == "badname.pdf"
+    assert safe_filename("", "image/png", 3) == "attachment-3.png"
+    long = safe_filename("x" * 400 + ".pdf")
+    assert len(long) == 150 and long.endswith(".pdf")
+
+
+# --- bodies -------------------------------------------------------------------------------
+
+def test_html_only_gets_a_text_version():
+    parsed = parse("html_only.eml")
+    assert parsed.html.startswith("<html>")
+    assert parsed.text == "Beste Sales,\n\nGraag 200 broden & 50 taarten.\n\nGroet,\nAnna"
+
+
+def test_empty_body_and_empty_subject():
+    parsed = parse("empty_body.eml")
+    assert (parsed.text, parsed.html, parsed.subject, parsed.attachments) == ("", "", "", [])
+
+
+def test_broken_alternative_parts():
+    parsed = parse("alternative_broken.eml")
+    # "base64" that is not: the text as it came; quoted-printable soft breaks joined.
+    assert parsed.text == ("This is !!! not base64 at all ===\n"
+                           "Soft line break and a bad =ZZ escape")
+    assert parsed.html == "<p>The HTML part still says hello</p>"
+
+
+def test_missing_closing_boundary_keeps_text_and_attachment():
+    parsed = parse("missing_boundary.eml")
+    assert parsed.text == "The text before the attachment."
+    [pdf] = parsed.attachments
+    assert (pdf.filename, pdf.content, pdf.size) == ("order.pdf", b"%PDF-1.4\n", 9)
+
+
+def test_forwarded_message_is_an_attachment_named_by_its_subject():
+    parsed = parse("forward_rfc822.eml")
+    assert parsed.text == "See below, forwarded from our shop."
+    [forwarded] = parsed.attachments
+    assert forwarded.filename == "Klacht over levering – juni.eml"
+    assert forwarded.content_type == "message/rfc822"
+    inner = parse_message(forwarded.content)
+    assert inner.message_id == "inner@bakkerij-devries.nl"
+    assert inner.text == "The bread arrived late."
+    # The forwarded message's ids are not this message's thread.
+    assert parsed.references == [] and parsed.in_reply_to == ""
+
+
+def test_tnef_is_kept_as_winmail_dat_not_decoded():
+    [tnef] = parse("winmail_tnef.eml").attachments
+    assert (tnef.filename, tnef.content_type) == ("winmail.dat", "application/ms-tnef")
+    assert tnef.content.startswith(b"\x78\x9f\x3e\x22")     # the TNEF signature
+    assert tnef.size == len(tnef.content)
+
+
+def test_inline_cid_image():
+    parsed = parse("inline_cid.eml")
+    assert 'src="cid:logo.123@bakkerij-devries.nl"' in parsed.html
+    [image] = parsed.attachments
+    assert image.inline_cid == "logo.123@bakkerij-devries.nl"
+    assert image.content_type == "image/png"
+    assert image.content.startswith(b"\x89PNG")
+    assert image.filename.endswith(".png")
+
+
+def test_html_with_script_is_kept_raw_and_its_text_has_no_script():
+    parsed = parse("html_script.eml")
+    # Sanitising is the display's job: the parser keeps the HTML as sent.
+    assert "<script>" in parsed.html and "onerror=" in parsed.html
+    assert "javascript:alert(2)" in parsed.html
+    assert parsed.text == "Hello\n\nOpen the order\nReal link"
+    assert "alert" not in parsed.text and "cookie" not in parsed.text
+
+
+# --- ids and dates ------------------------------------------------------------------------
+
+def test_missing_message_id():
+    parsed = parse("no_message_id.eml")
+    assert parsed.message_id == ""
+    assert len(parsed.content_hash) == 64
+
+
+def test_same_message_id_different_content_differs_by_hash():
+    a, b = parse("same_id_a.eml"), parse("same_id_b.eml")
+    assert a.message_id == b.message_id == "reused-id@bakkerij-devries.nl"
+    assert a.content_hash != b.content_hash
+    assert a.text != b.text
+
+
+def test_ids_with_stray_whitespace_and_folding():
+    parsed = parse("id_whitespace.eml")
+    assert parsed.message_id == "spaced-id@bakkerij-devries.nl"
+    assert parsed.in_reply_to == "q7.5f2a@example.com"
+    assert parsed.references == ["older@bakkerij-devries.nl", "q7.5f2a@example.com"]
+    assert parsed.thread_ids == ["q7.5f2a@example.com", "older@bakkerij-devries.nl"]
+
+
+def test_message_ids_helper():
+    assert message_ids("<a@b> <c@d>\r\n <a@b>") == ["a@b", "c@d"]
+    assert message_ids("bare@id.example") == ["bare@id.example"]
+    assert message_ids("no id here") == []
+
+
+def test_references_list_of_100_ids_all_kept_in_order():
+    parsed = parse("references_100.eml")
+    assert len(parsed.references) == 100
+    assert parsed.references[0] == "ref001.thread@bakkerij-devries.nl"
+    assert parsed.references[-1] == "q7.5f2a@example.com"
+    assert parsed.thread_ids[0] == "q7.5f2a@example.com"
+
+
+def test_dates_utc_missing_and_future():
+    assert parse("charset_wrong.eml").date == datetime.datetime(2026, 6, 2, 7, 15)
+    assert parse("date_missing.eml").date is None
+    assert parse("date_future.eml").date is None
+    # Within a day of now (clock skew) a date is kept.
+    skewed = corpus("date_future.eml").replace(b"Fri, 01 Jan 2100 10:00:00 +0000",
+                                               b"Tue, 02 Jun 2026 20:00:00 +0000")
+    assert parse_message(skewed, now=NOW).date == datetime.datetime(2026, 6, 2, 20, 0)
+
+
+# --- size limits --------------------------------------------------------------------------
+
+def big_message(size):
+    data = os.urandom(size)
+    return (b"From: anna@bakkerij-devries.nl\r\nSubject: Drawings\r\n"
+            b"Message-ID: <big@bakkerij-devries.nl>\r\n"
+            b"Content-Type: multipart/mixed; boundary=x\r\n\r\n"
+            b"--x\r\nContent-Type: text/plain\r\n\r\nThe drawings.\r\n"
+            b"--x\r\nContent-Type: application/zip\r\n"
+            b"Content-Disposition: attachment; filename=drawings.zip\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n"
+            + base64.encodebytes(data).replace(b"\n", b"\r\n")
+            + b"--x\r\nContent-Type: text/plain; name=after.txt\r\n"
+            b"Content-Disposition: attachment; filename=after.txt\r\n\r\nafter\r\n--x--\r\n"), data
+
+
+def test_25_mb_attachment_is_not_held_in_memory():
+    raw, data = big_message(MAX_ATTACHMENT_BYTES + 1000)
+    del data
+    tracemalloc.start()
+    try:
+        parsed = parse_message(raw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert parsed.error == ""
+    assert parsed.text == "The drawings."
+    big, after = parsed.attachments
+    assert (big.filename, big.oversized, big.content) == ("drawings.zip", True, None)
+    assert abs(big.size - (MAX_ATTACHMENT_BYTES + 1000)) < 100
+    assert (after.filename, after.content) == ("after.txt", b"after")
+    # Far less than the 34 MB of encoded text, let alone the decoded 25 MB.
+    assert peak < 5 * 1024 * 1024
+
+
+def test_attachment_under_a_raised_limit_is_kept_whole():
+    raw, data = big_message(3 * 1024 * 1024)
+    assert parse_message(raw, max_attachment_bytes=1024 * 1024).attachments[0].oversized
+    kept = parse_message(raw, max_attachment_bytes=4 * 1024 * 1024).attachments[0]
+    assert (kept.oversized, kept.content) == (False, data)
+
+
+def test_header_line_of_10000_characters():
+    subject = "Offerte " + "x" * 10000
+    raw = ("From: anna@bakkerij-devries.nl\r\nTo: sales@example.com\r\n"
+           f"Subject: {subject}\r\nX-Junk: {'ab ' * 3400}\r\n"
+           "Message-ID: <long@bakkerij-devries.nl>\r\n\r\nBody\r\n").encode()
+    parsed = parse_message(raw)
+    assert parsed.error == ""
+    assert parsed.subject == subject
+    assert parsed.message_id == "long@bakkerij-devries.nl"
+    assert parsed.text == "Body"
+
+
+def test_nothing_readable_says_why():
+    assert parse_message(b"").error == "The message is empty."
+    assert parse_message(b"\x00\xff\xfe").error == "The message has no headers."
+    assert parse_message("not bytes").content_hash == hashlib.sha256(b"not bytes").hexdigest()
+
+
+# --- senders, recipients and tokens -------------------------------------------------------
+
+def test_google_groups_rewritten_from_uses_the_original_sender():
+    parsed = parse("google_groups.eml")
+    assert (parsed.from_name, parsed.from_addr) == ("Anna de Vries", "anna@bakkerij-devries.nl")
+
+
+def test_rewritten_from_without_x_original_from_uses_reply_to():
+    raw = corpus("google_groups.eml")
+    raw = b"\r\n".join(line for line in raw.split(b"\r\n")
+                       if not line.startswith((b"X-Original-", b"X-Original-Sender")))
+    parsed = parse_message(raw)
+    assert parsed.from_addr == "anna@bakkerij-devries.nl"
+    assert parsed.from_name == "Anna de Vries"
+
+
+def test_addresses_are_lower_case_and_envelope_headers_read():
+    raw = (b"From: Anna <Anna@Bakkerij-DeVries.NL>\r\nTo: a@x.nl, \"Jansen, B\" <B@X.nl>\r\n"
+           b"Cc: c@x.nl\r\nDelivered-To: sales+Q-2026-0009@example.com\r\n"
+           b"X-Original-To: orders@example.com\r\n\r\nHi\r\n")
+    parsed = parse_message(raw)
+    assert parsed.from_addr == "anna@bakkerij-devries.nl"
+    assert parsed.to_addrs == ["a@x.nl", "b@x.nl"]
+    assert parsed.cc_addrs == ["c@x.nl"]
+    assert parsed.delivered_to == ["sales+q-2026-0009@example.com", "orders@example.com"]
+    assert parsed.plus_tokens == ["q-2026-0009"]
+
+
+def test_tokens_from_plus_address_and_subject():
+    assert parse("plus_token.eml").plus_tokens == ["q-2026-0007"]
+    subject = parse("subject_token.eml")
+    assert subject.subject_tokens == ["q-2026-0007"]        # revision -2 is not part of it
+    assert subject.plus_tokens == []
+    assert subject.tokens == ["q-2026-0007"]
+    assert parse("subject_lost_token.eml").tokens == []
+    # A plus-address that is no document token is no token.
+    parsed = parse_message(b"From: a@b.nl\r\nTo: sales+newsletter@example.com\r\n"
+                           b"Subject: [urgent] Q-2026-0007 without brackets\r\n\r\nx")
+    assert parsed.tokens == []
+
+
+def test_outlook_thread_index_kept():
+    parsed = parse("outlook_thread_index.eml")
+    assert parsed.thread_index == "AdqOwxTbq0F7s2nXQm6mYl1hE5a1XwAAE3Kg"
+    assert parsed.references == []
+    assert parsed.in_reply_to == "q8.77aa@example.com"
+
+
+def test_a_persons_mail_is_not_automatic():
+    for name in ("plus_token.eml", "colleague_reply.eml", "google_groups.eml",
+                 "quoted_outlook.eml", "subject_lost_token.eml"):
+        assert parse(name).auto_reason == "", name
+        assert parse(name).bounce is None, name
+
+
+# --- automatic mail -----------------------------------------------------------------------
+
+def test_rfc3834_out_of_office():
+    assert parse("ooo_rfc3834.eml").auto_reason == "Auto-Submitted: auto-replied"
+
+
+def test_exchange_out_of_office():
+    assert "X-Auto-Response-Suppress" in parse("ooo_exchange.eml").auto_reason
+
+
+@pytest.mark.parametrize("header, reason", [
+    ("X-Autoreply: yes", "X-Autoreply"),
+    ("X-Autorespond: Vacation", "X-Autorespond"),
+    ("Precedence: bulk", "Precedence: bulk"),
+    ("Precedence: auto_reply", "Precedence: auto_reply"),
+    ("Auto-Submitted: no", ""),
+])
+def test_other_automatic_signs(header, reason):
+    raw = f"From: a@b.nl\r\nSubject: Hello\r\n{header}\r\n\r\nx".encode()
+    assert parse_message(raw).auto_reason == reason
+
+
+@pytest.mark.parametrize("subject", ["Out of Office: Quote", "Automatic reply: Quote",
+                                     "Risposta automatica: Preventivo",
+                                     "Αυτόματη απάντηση: Προσφορά", "Afwezig: offerte"])
+def test_out_of_office_subjects_as_last_resort(subject):
+    raw = f"From: a@b.nl\r\nSubject: {subject}\r\n\r\nx".encode()
+    assert parse_message(raw).auto_reason == "Out-of-office subject"
+
+
+def test_hard_bounce():
+    parsed = parse("dsn_hard.eml")
+    assert parsed.bounce.status == "5.1.1"
+    assert parsed.bounce.permanent is True
+    assert parsed.bounce.recipients == ["anna@bakkerij-devries.nl"]
+
+
+def test_soft_bounce():
+    parsed = parse("dsn_soft.eml")
+    assert parsed.bounce.status == "4.2.2"
+    assert parsed.bounce.permanent is False
+    assert parsed.bounce.recipients == ["anna@bakkerij-devries.nl"]
+
+
+def test_successful_delivery_report_is_no_bounce():
+    raw = corpus("dsn_hard.eml").replace(b"Action: failed", b"Action: delivered") \
+        .replace(b"Status: 5.1.1", b"Status: 2.0.0")
+    assert parse_message(raw).bounce is None
+
+
+def test_own_sent_copy_reads_as_ours():
+    parsed = parse("own_copy.eml")
+    assert parsed.message_id == "q7.5f2a@example.com"
+    assert parsed.from_addr == "sales@example.com"
+
+
+# --- quoted history -----------------------------------------------------------------------
+
+def test_gmail_quote_split_from_the_new_text():
+    parsed = parse("quoted_gmail.eml")
+    new, quoted = split_quoted(parsed.text)
+    assert new == "Yes, please deliver on Monday.\n\nAnna"
+    assert quoted.startswith("On Mon, 1 Jun 2026 at 10:00, Example Sales <sales@example.com>\n"
+                             "wrote:")
+    assert quoted.endswith("> Please find our quote attached.\n>")
+    # The parser itself keeps the whole text; folding is the display's business.
+    assert "> Dear Anna," in parsed.text
+
+
+def test_outlook_quote_split_from_the_new_text():
+    new, quoted = split_quoted(parse("quoted_outlook.eml").text)
+    assert new == "Hi,\n\nWe will order 40 pallets.\n\nKind regards,\nJoris"
+    assert quoted.startswith("________________________________\nFrom: Example Sales")
+    assert quoted.endswith("Please find our quote attached.")
+
+
+@pytest.mark.parametrize("header", [
+    "Op di 2 jun. 2026 om 10:00 schreef Sales <sales@example.com>:",
+    "Il giorno mar 2 giu 2026 alle ore 10:00 Sales <sales@example.com> ha scritto:",
+    "Στις Τρί, 2 Ιουν 2026 στις 10:00, ο/η Sales <sales@example.com> έγραψε:",
+    "Am Di., 2. Juni 2026 um 10:00 Uhr schrieb Sales <sales@example.com>:",
+    "-----Original Message-----",
+    "-----Oorspronkelijk bericht-----",
+])
+def test_quote_headers_in_other_languages(header):
+    text = f"Akkoord.\n\n{header}\n> Offerte 7\n"
+    assert split_quoted(text) == ("Akkoord.", f"{header}\n> Offerte 7")
+
+
+def test_outlook_block_in_dutch():
+    text = "Prima.\n\nVan: Sales <sales@example.com>\nVerzonden: maandag 1 juni 2026 10:00\n" \
+           "Aan: Joris\nOnderwerp: Offerte\n\nBeste Joris"
+    new, quoted = split_quoted(text)
+    assert new == "Prima."
+    assert quoted.startswith("Van: Sales")
+
+
+def test_trailing_angle_quote_lines():
+    assert split_quoted("Yes.\n\n> Do you want it?\n> Sure?\n") == \
+        ("Yes.", "> Do you want it?\n> Sure?")
+
+
+def test_no_quote_and_inline_answers_are_left_alone():
+    assert split_quoted("Just a message.\nOn Monday I wrote: nothing") == \
+        ("Just a message.\nOn Monday I wrote: nothing", "")
+    inline = "> Price?\n12 euro.\n> Delivery?\nMonday."
+    assert split_quoted(inline) == (inline, "")
+    # Only quoted text and nothing new: show all of it.
+    assert split_quoted("> just a quote") == ("> just a quote", "")
+    assert split_quoted("") == ("", "")
