@@ -288,7 +288,8 @@ def message_ids(value):
     found = ANGLE_IDS.findall(value)
     if not found:
         found = [v for v in re.split(r"[\s,]+", value) if "@" in v]
-    ids = ("".join(i.split()).strip("<>") for i in found)
+    ids = ("".join(c for c in i if not c.isspace() and c not in "<>"
+                   and unicodedata.category(c)[0] != "C") for i in found)
     return [i for i in dict.fromkeys(ids) if i and len(i) <= 500]
 
 
