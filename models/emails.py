@@ -49,6 +49,18 @@ INBOUND_STATES = {
     "unparsed": _l("Could not be read"),
     "rate_limited": _l("Held back: many automatic messages"),
 }
+# How an inbound message found its account (the timeline entry says so).
+MATCHED_BY = {
+    "thread": _l("reply in a thread"),
+    "plus_token": _l("document number in the address"),
+    "subject_token": _l("document number in the subject"),
+    "sender": _l("sender is a contact"),
+    "sender_rule": _l("remembered sender"),
+    "domain": _l("sender's email domain"),
+    "person": _l("assigned by a person"),
+}
+# A customer's reply to a quote email that may be turned into "accepted" or "declined".
+QUOTE_REPLY_MATCHES = ("thread", "plus_token", "subject_token", "token")
 # What a person may do with an outgoing message in each state.
 RETRYABLE = ("queued", "failed")       # "retry now": nothing reached the server
 RESENDABLE = ("uncertain",)            # "send again": it may have arrived; a person decided
@@ -121,6 +133,23 @@ class Email(BaseModel):
         return [a for a in (self.to_addrs.split(",") + self.cc_addrs.split(",")) if a.strip()]
 
     @property
+    def matched_by_label(self):
+        return MATCHED_BY.get(self.matched_by, self.matched_by)
+
+    @property
+    def is_automatic(self):
+        """An auto-reply, a delivery report or held-back automatic mail: shown, never answered."""
+        return self.direction == "in" and self.inbound_state in ("auto_reply", "bounce",
+                                                                 "rate_limited")
+
+    @property
+    def can_answer_quote(self):
+        """A person's reply to our quote email while the quote waits for an answer."""
+        return (self.direction == "in" and self.quote_id is not None
+                and self.matched_by in QUOTE_REPLY_MATCHES and not self.is_automatic
+                and self.quote.status == "sent")
+
+    @property
     def can_retry(self):
         return self.direction == "out" and self.status in RETRYABLE
 
@@ -156,3 +185,32 @@ def backoff(attempts):
     """How long to wait before the next try after `attempts` failed ones."""
     index = max(attempts, 1) - 1
     return datetime.timedelta(minutes=BACKOFF_MINUTES[min(index, len(BACKOFF_MINUTES) - 1)])
+
+
+def attach_emails(entries):
+    """Set `entry.email` (or None) on each timeline entry: the stored message of an email entry,
+    its quote loaded and `email.files` listing its attachments (without their bytes).
+
+    Two queries for a whole page, none when the page has no email entries.
+    """
+    for entry in entries:
+        entry.email = None
+    wanted = {e.id: e for e in entries if e.kind in ("email_in", "email_out")}
+    if not wanted:
+        return
+    emails = list(Email.select(*[f for f in Email._meta.sorted_fields if f.name != "raw"],
+                               Quote)
+                  .join(Quote, join_type="LEFT OUTER JOIN", on=(Email.quote == Quote.id))
+                  .where(Email.timeline_entry.in_(list(wanted)))
+                  .order_by(Email.id))
+    for email in emails:
+        email.files = []
+        wanted[email.timeline_entry_id].email = email
+    by_id = {e.id: e for e in emails}
+    if by_id:
+        for file in (EmailAttachment
+                     .select(EmailAttachment.id, EmailAttachment.email, EmailAttachment.filename,
+                             EmailAttachment.content_type, EmailAttachment.size)
+                     .where(EmailAttachment.email.in_(list(by_id)))
+                     .order_by(EmailAttachment.id)):
+            by_id[file.email_id].files.append(file)

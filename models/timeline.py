@@ -96,7 +96,10 @@ def page_of(account, kind=None, before=None, size=PAGE_SIZE):
 
 
 def attach_participants(entries):
-    """Set `entry.people` on each entry with one query for the whole page."""
+    """Set `entry.people` on each entry with one query for the whole page, and `entry.email`
+    on email entries (models.emails.attach_emails: two more when the page has any)."""
+    from .emails import attach_emails
+    attach_emails(entries)
     by_entry = {e.id: e for e in entries}
     for entry in entries:
         entry.people = []

@@ -62,6 +62,9 @@ def init_app(app):
     from . import documents, outbox, public  # quote documents, the customer's link, the outbox
     for module in (documents, public, outbox):
         app.register_blueprint(module.bp)
+    from . import attachments, compose, inbox  # the triage inbox, email display, writing
+    for module in (inbox, attachments, compose):
+        app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: no cross-site request can carry one
 

@@ -320,3 +320,4 @@ def iso_date(value):
 from . import accounts, contacts, tasks, timeline  # noqa: E402,F401  (routes register on bp)
 from . import products  # noqa: E402,F401  (the catalogue and an account's prices)
 from . import quotes  # noqa: E402,F401  (quotes, their lines and actions)
+from . import inbox  # noqa: E402,F401  (the triage inbox)

@@ -109,10 +109,27 @@ def _entry_item(entry_id):
 def email_details(entries):
     """{entry id: {message_id, from, to, direction, matched_by}} for the email entries of a page.
 
-    This is the place for the mail area to fill in, with one query for the whole page,
-    when email entries get their stored message; until then `email` is null.
+    The stored messages come with the entries (models.emails.attach_emails, called by
+    attach_participants: one query for the page); an entry without one has `email` null.
     """
-    return {}
+    details = {}
+    for entry in entries:
+        email = getattr(entry, "email", None)
+        if email is None:
+            continue
+        details[entry.id] = {
+            "message_id": email.message_id,
+            "from": email.from_addr,
+            "to": [a.strip() for a in (email.to_addrs or "").split(",") if a.strip()],
+            "cc": [a.strip() for a in (email.cc_addrs or "").split(",") if a.strip()],
+            "direction": email.direction,
+            "matched_by": email.matched_by,
+            "subject": email.subject,
+            "in_reply_to": email.in_reply_to,
+            "attachments": [{"id": f.id, "filename": f.filename, "size": f.size,
+                             "content_type": f.content_type} for f in email.files],
+        }
+    return details
 
 
 def entry_items(entries):
