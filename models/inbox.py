@@ -6,6 +6,8 @@ SenderRule), so the sender's next message finds its way by itself. Both actions 
 conditional on the message still waiting: two people assigning the same message at once
 file it once.
 """
+from email import policy
+from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 
 from flask_babel import gettext as _
@@ -48,7 +50,18 @@ def sender_address(email):
 
 
 def sender_name(email):
-    return parseaddr(email.from_addr or "")[0].strip()
+    """The sender's display name: from the stored From, else from the raw message's header."""
+    name = parseaddr(email.from_addr or "")[0].strip()
+    if name or not email.raw:
+        return name
+    try:
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(bytes(email.raw))
+        value = headers.get("X-Original-From") or headers.get("From") or ""
+        name = str(getattr(value, "addresses", [None])[0].display_name or "") \
+            if getattr(value, "addresses", None) else parseaddr(str(value))[0]
+    except Exception:  # noqa: BLE001  untrusted bytes: no name rather than an error
+        return ""
+    return " ".join(name.split())[:120]
 
 
 def triage_reasons(emails):
@@ -162,7 +175,7 @@ def _sender_contact(email, account, add_contact):
                .first())
     if contact is not None or not add_contact:
         return contact
-    name = sender_name(email)
+    name = sender_name(email if email.raw else Email.get_by_id(email.id))  # lists skip raw
     first, _sep, last = name.rpartition(" ")
     if not last:
         first, last = "", address.partition("@")[0]

@@ -145,6 +145,8 @@ def assign_messages():
     filed = assign(emails, values["account"], g.user, add_contact=values["add_contact"],
                    remember_sender=values["remember_sender"])
     account = values["account"]
+    if filed and (values["add_contact"] or values["remember_sender"]):
+        filed += refile_senders(emails)
     if filed:
         flash(_("%(num)s message(s) filed on %(account)s.", num=filed, account=account.name),
               "success")
@@ -153,6 +155,18 @@ def assign_messages():
     if back.isdigit():
         return redirect(url_for("accounts.show", account_id=account.id), 303)
     return redirect(url_for("inbox.index"), 303)
+
+
+def refile_senders(emails):
+    """Once a sender is known, their other waiting messages find their way by themselves."""
+    from mail.inbound import refile
+    addresses = {e.from_addr for e in emails if e.from_addr}
+    others = list(Email.select()
+                  .where((Email.direction == "in") & (Email.inbound_state == "triage")
+                         & Email.from_addr.in_(list(addresses) or [""])))
+    for other in others:
+        refile(other)
+    return sum(1 for other in others if other.inbound_state != "triage")
 
 
 @bp.post("/dismiss")
@@ -203,7 +217,8 @@ def quote_answer(email_id, answer):
             raise Invalid({"status": _("This quote has already been answered or was not "
                                        "sent.")})
         if answer == "accepted":
-            name = sender_name(email) or sender_address(email) or _("the customer")
+            name = (email.contact.name if email.contact_id else "") or sender_name(Email.get_by_id(email.id)) \
+                or sender_address(email) or _("the customer")
             accept(quote, name=name[:120], purchase_order="")
             note = _("Quote %(number)s marked accepted.", number=quote.display_number)
         else:
