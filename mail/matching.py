@@ -102,12 +102,20 @@ def _own_email(parsed):
     """The outgoing Email this message is a copy of, or None."""
     if not parsed.message_id:
         return None
-    return (Email.select()
-            .where((Email.direction == "out")
-                   & ((Email.message_id == parsed.message_id)
-                      | (Email.server_message_id == parsed.message_id)))
-            .order_by(Email.id)
-            .first())
+    ours = [e for e in _emails_with_ids([parsed.message_id]) if e.direction == "out"]
+    return ours[0] if ours else None
+
+
+def _emails_with_ids(ids):
+    """Stored mail (both ways) whose Message-ID, or the id the SMTP server gave it, is one of
+    `ids`. Two queries, so that the (direction, message_id) index serves the first."""
+    by_our_id = (Email.select()
+                 .where(Email.direction.in_(("out", "in")) & Email.message_id.in_(ids)))
+    by_server_id = (Email.select()
+                    .where((Email.direction == "out") & (Email.server_message_id != "")
+                           & Email.server_message_id.in_(ids)))
+    found = {e.id: e for e in list(by_our_id) + list(by_server_id)}
+    return [found[key] for key in sorted(found)]
 
 
 def _customer_address(parsed, own_copy):
@@ -149,9 +157,7 @@ def _answered_email(parsed):
     ids = [i for i in parsed.thread_ids if i != parsed.message_id]
     if not ids:
         return None
-    rows = list(Email.select()
-                .where(Email.message_id.in_(ids) | Email.server_message_id.in_(ids))
-                .order_by(Email.id))
+    rows = _emails_with_ids(ids)
     if not rows:
         return None
     rank = {value: position for position, value in enumerate(ids)}
