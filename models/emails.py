@@ -74,7 +74,7 @@ class Email(BaseModel):
     kind = CharField(default="")            # the use case: quote, quote_answer, …
     status = CharField(default="queued")
     message_id = CharField()                # ours for outgoing mail, without < >
-    server_message_id = CharField(default="")  # the id the SMTP server reported, if it rewrote ours
+    server_message_id = CharField(default="", index=True)  # the id the SMTP server reported, if it rewrote ours
     in_reply_to = CharField(default="")
     references = TextField(default="")
     reply_token = CharField(default="", index=True)   # q-2026-0007: the +token and subject tag
@@ -97,7 +97,7 @@ class Email(BaseModel):
     inbound_state = CharField(default="", index=True)  # see INBOUND_STATES
     content_hash = CharField(default="", index=True)   # sha256 of the raw bytes: dedupe without Message-ID
     header_date = DateTimeField(null=True)             # the message's Date header, in UTC
-    thread_index = CharField(default="")               # Outlook's Thread-Index, for replies without References
+    thread_index = CharField(default="", index=True)   # Outlook's Thread-Index, for replies without References
     auto_reason = CharField(default="")                # why it counts as automatic (RFC 3834, X-Autoreply, …)
     bounce_status = CharField(default="")              # RFC 3464 status of a delivery report, e.g. 5.1.1
     parse_error = TextField(default="")                # kept raw, shown in triage with this reason
