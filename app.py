@@ -163,6 +163,41 @@ def _register_commands(app):
             result = load_demo(only_if_empty=if_empty)
         click.echo(result)
 
+    mail_group = click.Group("mail", help="Inbound mail: the mailboxes the poller reads.")
+    app.cli.add_command(mail_group)
+
+    @mail_group.command("poll")
+    @click.option("--once", is_flag=True, help="One pass over every active mailbox, then stop.")
+    @click.option("--mailbox", "mailbox_id", type=int, default=None,
+                  help="Only the mailbox with this id.")
+    def mail_poll(once, mailbox_id):
+        """Read new mail and file it; prints per folder what it did."""
+        import time
+
+        from mail.poller import poll_all, poll_mailbox
+        from models.inbound import Mailbox
+
+        def one_pass(due_only):
+            with database.connection_context():
+                if mailbox_id is None:
+                    return poll_all(due_only=due_only, config=app.config)
+                mailbox = Mailbox.get_or_none(Mailbox.id == mailbox_id)
+                if mailbox is None:
+                    click.echo(f"No mailbox with the id {mailbox_id}.", err=True)
+                    sys.exit(1)
+                return [poll_mailbox(mailbox)]
+
+        while True:
+            reports = one_pass(due_only=not once)
+            for report in reports:
+                for line in report.lines():
+                    click.echo(line)
+            if once:
+                if not reports:
+                    click.echo("No active mailbox: add one under Mailboxes or set IMAP_HOST.")
+                sys.exit(0 if all(r.ok for r in reports) else 1)
+            time.sleep(60)
+
     @app.cli.command("worker")
     @click.option("--workers", default=2, show_default=True)
     def worker(workers):

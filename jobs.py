@@ -3,6 +3,8 @@
 SQLite-backed by default (instance/jobs.db), Redis-backed when REDIS_URL is set.
 `flask --app app worker` runs the consumer with the periodic jobs.
 """
+import threading
+
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 huey = MemoryHuey("accountable", immediate=True)  # replaced in init_app
@@ -20,6 +22,7 @@ def init_app(app):
     else:
         huey = SqliteHuey("accountable", filename=app.config["HUEY_SQLITE_PATH"])
     _register(huey)
+    _register_mail(huey)
     app.extensions["huey"] = huey
 
 
@@ -50,6 +53,39 @@ def _register(queue):
         with _app.app_context(), db.connection_context():
             return {"expired": expire_due_quotes(), "reminded": remind_before_expiry()}
     queue.quote_validity = quote_validity_job
+
+
+_polling = threading.Lock()
+
+
+def _register_mail(queue):
+    @queue.periodic_task(crontab(minute="*"), name="poll_mailboxes")
+    def poll_mailboxes_job():
+        """Every minute: read the mailboxes that are due (see mail/poller.py)."""
+        if not _polling.acquire(blocking=False):
+            return "busy"  # the last pass is still running (a long first sync)
+        try:
+            from mail.poller import poll_all
+            from models.db import db
+            with _app.app_context(), db.connection_context():
+                return [(r.mailbox, r.new, r.problem) for r in poll_all()]
+        finally:
+            _polling.release()
+    queue.poll_mailboxes = poll_mailboxes_job
+
+    @queue.task(name="poll_mailbox")
+    def poll_mailbox_job(mailbox_id):
+        """"Poll now" from the mailbox page: this mailbox, at once."""
+        from mail.poller import poll_mailbox
+        from models.db import db
+        from models.inbound import Mailbox
+        with _app.app_context(), db.connection_context():
+            mailbox = Mailbox.get_or_none(Mailbox.id == mailbox_id)
+            if mailbox is None:
+                return None
+            report = poll_mailbox(mailbox)
+            return (report.mailbox, report.new, report.problem)
+    queue.poll_mailbox = poll_mailbox_job
 
 
 def run_worker(workers=2):

@@ -19,7 +19,7 @@ from models import ALL_MODELS, db
 from models.migrations import migrate_up
 from models.users import User
 
-pytest_plugins = ["mail_servers"]
+pytest_plugins = ["mail_servers", "imap_servers"]
 
 SECRET = "test-secret-key"
 PASSWORD = "correct horse battery"
