@@ -4,6 +4,9 @@ The poller (mail/poller.py) stores each new message, its match and the folder's 
 checkpoint in one transaction, so after a crash the next run continues exactly where the
 last committed transaction ended: every message is filed once.
 """
+import re
+
+from flask_babel import lazy_gettext as _l
 from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField,
                     TextField)
 
@@ -11,8 +14,14 @@ from .accounts import Account
 from .db import BaseModel, utcnow
 from .emails import Email
 from .users import User
+from .validation import Checker
 
 SECURITY = ("ssl", "starttls", "none")
+SECURITY_LABELS = {"ssl": _l("SSL/TLS (usually port 993)"),
+                   "starttls": _l("STARTTLS (usually port 143)"),
+                   "none": _l("None (only for a server on this machine)")}
+MAILBOX_STATUSES = {"new": _l("Not polled yet"), "ok": _l("Working"), "error": _l("Failing")}
+HOST_RE = re.compile(r"^[A-Za-z0-9.:\[\]-]{1,253}$")
 
 
 class Mailbox(BaseModel):
@@ -41,6 +50,10 @@ class Mailbox(BaseModel):
     @property
     def folder_list(self):
         return [f.strip() for f in self.folders.split(",") if f.strip()]
+
+    @property
+    def status_label(self):
+        return MAILBOX_STATUSES.get(self.status, self.status)
 
 
 class FolderCheckpoint(BaseModel):
@@ -76,3 +89,46 @@ class SenderRule(BaseModel):
     account = ForeignKeyField(Account, backref="sender_rules", on_delete="CASCADE")
     created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
+
+
+def clean_mailbox(data, mailbox=None):
+    """Validate a mailbox form; an empty password keeps the stored one."""
+    check = Checker(data)
+    check.text("name", required=True, max_length=100)
+    check.text("host", required=True, max_length=253)
+    check.integer("port", required=True, minimum=1)
+    check.choice("security", SECURITY)
+    check.text("username", required=True, max_length=200)
+    check.text("password", max_length=500)
+    check.text("folders", max_length=1000)
+    check.integer("since_days", required=True, minimum=1)
+    check.boolean("active")
+    check.boolean("delete_after_import")
+    values = check.values
+    if values.get("host") and not HOST_RE.match(values["host"]):
+        check.fail("host", _l("Enter the server's name, like imap.example.com."))
+    if values.get("port") and values["port"] > 65535:
+        check.fail("port", _l("A port is a number from 1 to 65535."))
+    if values.get("since_days") and values["since_days"] > 3650:
+        check.fail("since_days", _l("At most 3650 days (ten years)."))
+    if "folders" in values:
+        folders = [f.strip() for f in values["folders"].split(",") if f.strip()]
+        values["folders"] = ",".join(dict.fromkeys(folders)) or "INBOX"
+    if not values.get("password"):
+        if mailbox is None or not mailbox.password:
+            check.fail("password", _l("Enter the password of this mailbox."))
+        values.pop("password", None)    # left empty: the stored one stays
+    return check.done()
+
+
+def save_mailbox(values, mailbox=None):
+    """Create or change a mailbox; a changed server or folder list is read from its checkpoints
+    on (a new server renumbers its folders: the poller resynchronises without duplicates)."""
+    if mailbox is None:
+        return Mailbox.create(**values)
+    for key, value in values.items():
+        setattr(mailbox, key, value)
+    mailbox.failures = 0
+    mailbox.next_poll_at = None         # poll at the next run with the new settings
+    mailbox.save()
+    return mailbox

@@ -65,6 +65,8 @@ def init_app(app):
     from . import attachments, compose, inbox  # the triage inbox, email display, writing
     for module in (inbox, attachments, compose):
         app.register_blueprint(module.bp)
+    from . import mailboxes  # the mailboxes the inbound poller reads
+    app.register_blueprint(mailboxes.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, not cookies: no cross-site request can carry one
 
