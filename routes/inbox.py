@@ -44,8 +44,10 @@ def inbox_context():
 
 @bp.get("/")
 def index():
-    """Messages no rule could place, newest first, with why they wait and what to do."""
-    return _listing()
+    """Messages no rule could place, newest first, with why they wait and what to do.
+
+    Without JavaScript the account search comes back here (GET) with the ticks kept."""
+    return _listing(selected=request.args.getlist("ids"), form=request.args)
 
 
 def _listing(errors=None, status=200, selected=(), form=None):
@@ -83,7 +85,7 @@ def show(email_id):
     email = _email(email_id)
     show_images = request.args.get("images") == "1"
     response = page_or_fragment("inbox/show.html", "inbox/_message.html",
-                                **_message_context(email, show_images))
+                                **_message_context(email, show_images, form=request.args))
     if show_images:
         response.headers["Content-Security-Policy"] = IMAGES_POLICY
     return response
