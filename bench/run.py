@@ -4,13 +4,15 @@
     .venv/bin/python bench/run.py --requests 50    # quicker, noisier
     .venv/bin/python bench/run.py --only small --no-write
 
-Each data set is measured in a process of its own: the application is created on the
+Each data set is measured in processes of its own: the application is created on the
 generated database (one process, SQLite, as `make run` serves it), the bench user is logged
 in the way a successful login does, every endpoint is warmed up, and then the endpoints are
-requested in turn, round after round, so a busy moment on the machine hits them all alike.
-The time is `time.perf_counter()` around the test client's call: the whole request through
-Flask (routing, session, queries, template, response) without a network. Every response is
-checked (status and content) before its time counts: timing an error page proves nothing.
+requested in turn, round after round, so a busy moment on the machine hits them all alike;
+the small and the large set take turns (`--chunks`) for the same reason. The time is
+`time.perf_counter()` around the test client's call: the whole request through Flask
+(routing, session, queries, template, response) without a network; the process's CPU time
+is recorded beside it. Every response is checked (status and content) before its time
+counts: timing an error page proves nothing.
 `/healthz` (one `SELECT 1`) is measured in the same rounds; the ratios to its median make
 runs on different machines comparable.
 """
@@ -71,47 +73,73 @@ def parse_args(argv=None):
     parser.add_argument("--regenerate", action="store_true", help="generate the data sets anew")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
     parser.add_argument("--notes", default="", help="conditions of the run, for RESULTS.md")
+    parser.add_argument("--chunks", type=int, default=4,
+                        help="the data sets take turns this many times (a share of the requests each)")
     parser.add_argument("--measure", metavar="DB", help=argparse.SUPPRESS)  # the child process
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.measure:
-        print(json.dumps(measure(Path(args.measure), args.requests, args.warmup)))
+        print(json.dumps(measure(Path(args.measure), args.requests, args.warmup, args.seed)))
         return
     sets = {"small": args.small_entries, "large": args.large_entries}
     if args.only:
         sets = {args.only: sets[args.only]}
+    metas = {name: ensure_data_set(name, entries, args) for name, entries in sets.items()}
+    # The data sets take turns, a share of the requests each time, so that a busy spell on
+    # the machine falls on both alike and the growth from small to large stays fair.
+    chunks = max(1, min(args.chunks, args.requests))
     results = {}
-    for name, entries in sets.items():
-        path = DATA / f"{name}.db"
-        meta = _metadata(path)
-        wanted = {"accounts": args.accounts, "contacts": args.contacts, "entries": entries,
-                  "tasks": args.tasks}
-        from generate import generate, schema_is_current
-        stale = meta is None or any(meta["sizes"].get(k) != v for k, v in wanted.items()) or \
-            not schema_is_current(path)
-        if args.regenerate or stale:
-            print(f"generating the {name} data set ({entries:,} timeline entries)…", flush=True)
-            meta = generate(out=path, **wanted)
-        print(f"measuring {name}: {args.requests} requests per endpoint…", flush=True)
-        load_before = os.getloadavg()
-        child = subprocess.run(
-            [sys.executable, __file__, "--measure", str(path), "--requests", str(args.requests),
-             "--warmup", str(args.warmup)], capture_output=True, text=True, cwd=ROOT)
-        if child.returncode:
-            sys.stderr.write(child.stderr)
-            raise SystemExit(f"measuring {name} failed")
-        run = json.loads(child.stdout.strip().splitlines()[-1])
-        run.update(meta=meta, load_before=load_before, load_after=os.getloadavg())
-        results[name] = run
+    for chunk in range(chunks):
+        requests = args.requests // chunks + (1 if chunk < args.requests % chunks else 0)
+        for name in sets:
+            print(f"measuring {name}, part {chunk + 1} of {chunks}: {requests} requests per "
+                  "endpoint…", flush=True)
+            load = os.getloadavg()
+            run = run_child(DATA / f"{name}.db", requests, args.warmup, seed=chunk)
+            if name not in results:
+                results[name] = {**run, "meta": metas[name], "load": [load]}
+            else:
+                for key in ("samples", "cpu"):
+                    for endpoint, values in run[key].items():
+                        results[name][key][endpoint] += values
+            results[name]["load"].append(os.getloadavg())
+    for name, run in results.items():
         print_table(name, run)
     if len(results) == 2:
         print_growth(results)
     if not args.no_write and len(results) == 2:
         RESULTS.write_text(report(results, args))
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+def ensure_data_set(name, entries, args):
+    """The data set's metadata; generated first when missing, of other sizes or stale."""
+    from generate import generate, schema_is_current
+    path = DATA / f"{name}.db"
+    meta = _metadata(path)
+    wanted = {"accounts": args.accounts, "contacts": args.contacts, "entries": entries,
+              "tasks": args.tasks}
+    stale = meta is None or any(meta["sizes"].get(k) != v for k, v in wanted.items()) or \
+        not schema_is_current(path)
+    if args.regenerate or stale:
+        print(f"generating the {name} data set ({entries:,} timeline entries)…", flush=True)
+        meta = generate(out=path, **wanted)
+    return meta
+
+
+def run_child(path, requests, warmup, seed):
+    """Measure in a fresh process: one app, one database, nothing left over from the other."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--measure", str(path), "--requests", str(requests),
+         "--warmup", str(warmup), "--seed", str(seed)], capture_output=True, text=True, cwd=ROOT)
+    if child.returncode:
+        sys.stderr.write(child.stderr)
+        raise SystemExit(f"measuring {path.name} failed")
+    return json.loads(child.stdout.strip().splitlines()[-1])
 
 
 def _metadata(path):
@@ -123,7 +151,7 @@ def _metadata(path):
 
 # -- measuring (in the child process) ----------------------------------------------------------
 
-def measure(path, requests, warmup):
+def measure(path, requests, warmup, seed=0):
     from playhouse.test_utils import count_queries
 
     from app import create_app
@@ -141,7 +169,7 @@ def measure(path, requests, warmup):
         if not db.is_closed():
             db.close()
     login(client, meta["bench_user"])
-    rng = random.Random(7)
+    rng = random.Random(seed)
 
     def call(name):
         request = rng.choice(cases[name])
@@ -393,9 +421,11 @@ def report(results, args):
         "- One process, SQLite (WAL), the application's own configuration; "
         f"{args.requests} timed requests per endpoint after {args.warmup} warm-up requests, "
         "endpoints interleaved round by round.",
-        f"- Load average (1/5/15 min) before → after: small "
-        f"{_load(results['small']['load_before'])} → {_load(results['small']['load_after'])}, "
-        f"large {_load(results['large']['load_before'])} → {_load(results['large']['load_after'])}.",
+        "- The two data sets took turns in "
+        f"{args.chunks} parts, each part in a fresh process, so that load on the machine "
+        "fell on both alike.",
+        "- Load average (1 min) at the start and end of each part: small "
+        f"{_load(results['small']['load'])}; large {_load(results['large']['load'])}.",
     ]
     if args.notes:
         lines.append(f"- Conditions: {args.notes}")
@@ -470,7 +500,8 @@ def report(results, args):
         if not cases:
             continue
         notes = f" — e.g. {', '.join(cases['notes'])}" if cases["notes"] else ""
-        lines.append(f"- **{name}**: {what}; {cases['variants']} variants{notes}.")
+        count = cases["variants"]
+        lines.append(f"- **{name}**: {what}; {count} variant{'' if count == 1 else 's'}{notes}.")
     # Everything below the marker is written by hand (the analysis) and kept across runs.
     kept = RESULTS.read_text().partition(FINDINGS_MARKER)[2] if RESULTS.exists() else ""
     lines += ["", FINDINGS_MARKER + (kept.rstrip() if kept.strip() else "")]
@@ -478,7 +509,7 @@ def report(results, args):
 
 
 def _load(values):
-    return "/".join(f"{v:.1f}" for v in values)
+    return ", ".join(f"{v[0]:.1f}" for v in values)
 
 
 def _version(package):
