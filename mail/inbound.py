@@ -27,11 +27,13 @@ import re
 from flask_babel import gettext as _
 from peewee import fn
 
+from models.accounts import Account
 from models.contacts import Contact, ContactEmail
 from models.db import db, utcnow
 from models.emails import Email, EmailAttachment
 from models.inbound import InboundCopy
-from models.timeline import TimelineEntry, TimelineParticipant, refresh_last_contact
+from models.timeline import (CONTACT_KINDS, TimelineEntry, TimelineParticipant,
+                             refresh_last_contact)
 
 RATE_LIMIT = 5          # automatic messages from one sender shown on the timeline …
 RATE_MINUTES = 10       # … within this many minutes; the rest are held back
@@ -72,7 +74,8 @@ def file_message(raw, mailbox, folder, uidvalidity, uid, now=None):
     _route(email, parsed, now)
     email.save(force_insert=True)
     _store_attachments(email, parsed)
-    _record_copy(email, mailbox, folder, uidvalidity, uid)
+    InboundCopy.create(email=email, mailbox=mailbox, folder=folder, uidvalidity=uidvalidity,
+                       uid=uid)
     email.duplicate = False
     return email
 
@@ -111,17 +114,28 @@ def _existing_or_key(parsed, raw):
     content = parsed.content_hash or hashlib.sha256(raw).hexdigest()
     if not parsed.message_id:
         key = f"{message_hash(raw)}@no-message-id.invalid"
-        return Email.get_or_none((Email.direction == "in") & (Email.message_id == key)), key
+        return _stored(key), key
     key = _short_id(parsed.message_id)
-    found = Email.get_or_none((Email.direction == "in") & (Email.message_id == key))
+    found = _stored(key, with_hash=True)
     if found is None:
         return None, key
-    if found.content_hash == content or message_hash(bytes(found.raw or b"")) == \
-            message_hash(raw):
-        return found, key
+    if found.content_hash == content or message_hash(_raw_of(found)) == message_hash(raw):
+        return Email.get_by_id(found.id), key
     derived = f"{key}#{content[:8]}"
-    found = Email.get_or_none((Email.direction == "in") & (Email.message_id == derived))
-    return found, derived
+    found = _stored(derived)
+    return (Email.get_by_id(found.id) if found else None), derived
+
+
+def _stored(message_id, with_hash=False):
+    """The received Email with this id — only its id (and hash): the common case is none."""
+    fields = [Email.id, Email.content_hash] if with_hash else [Email.id]
+    return (Email.select(*fields)
+            .where((Email.direction == "in") & (Email.message_id == message_id))
+            .first())
+
+
+def _raw_of(email):
+    return bytes(Email.select(Email.raw).where(Email.id == email.id).scalar() or b"")
 
 
 def _short_id(message_id):
@@ -297,8 +311,27 @@ def _replace_entry(email, entry):
             account = stale.account
             stale.delete_instance(recursive=True)
             refresh_last_contact(account)
-    if entry is not None:
+    if entry is not None and old:
         refresh_last_contact(entry.account)
+    elif entry is not None:
+        _touch_last_contact(entry, email.contact_id)
+
+
+def _touch_last_contact(entry, contact_id):
+    """A new contact moment: move the last-contact dates forward (what refresh_last_contact
+    would derive, in two updates instead of reading the timeline)."""
+    if entry.kind not in CONTACT_KINDS:
+        return
+    at = entry.occurred_at
+    (Account.update(last_contact_at=at)
+     .where((Account.id == entry.account_id)
+            & (Account.last_contact_at.is_null() | (Account.last_contact_at < at)))
+     .execute())
+    if contact_id:
+        (Contact.update(last_contact_at=at)
+         .where((Contact.id == contact_id)
+                & (Contact.last_contact_at.is_null() | (Contact.last_contact_at < at)))
+         .execute())
 
 
 def keep_unreadable(raw, mailbox, folder, uidvalidity, uid, reason, now=None):
