@@ -2,7 +2,8 @@
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
-from models.accounts import (CURRENCIES, SIZE_CLASSES, SORTS, STAGES, Account, clean_account,
+from models.accounts import (COUNT_CAP, CURRENCIES, SIZE_CLASSES, SORTS, STAGES, Account,
+                             clean_account,
                              remove_team_member, save_account, set_team_member, tag_names,
                              tags_by_account)
 from models.contacts import dmu_of
@@ -28,15 +29,14 @@ def index():
     args = {k: request.args.get(k, "").strip() for k in FILTERS}
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     owner = args["owner"] if args["owner"].isdigit() else None
-    query = Account.listing(q=args["q"], owner=owner, stage=args["stage"] or None,
-                            size_class=args["size_class"] or None, tag=args["tag"] or None,
-                            sort=args["sort"] or "name")
-    total = query.count()
-    accounts = list(query.paginate(page, PAGE_SIZE))
+    filters = {"q": args["q"], "owner": owner, "stage": args["stage"] or None,
+               "size_class": args["size_class"] or None, "tag": args["tag"] or None}
+    accounts, total = Account.list_page(filters, args["sort"] or "name", page, PAGE_SIZE)
     tags = tags_by_account(accounts)
     return page_or_fragment(
         "accounts/index.html", "accounts/_results.html",
-        accounts=accounts, tags=tags, total=total, page=page, page_size=PAGE_SIZE,
+        accounts=accounts, tags=tags, total=COUNT_CAP + 1 if total is None else total,
+        more_than=COUNT_CAP if total is None else None, page=page, page_size=PAGE_SIZE,
         args=args, owners=list(User.active_users()), stages=STAGES, sizes=SIZE_CLASSES,
         all_tags=tag_names(), sorts=SORTS)
 

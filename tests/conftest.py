@@ -16,6 +16,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from app import create_app
 from models import ALL_MODELS, db
+from models.db import is_postgres
 from models.migrations import migrate_up
 from models.users import User
 
@@ -57,6 +58,7 @@ def migrated(database_url):
     app = create_app(_config(database_url))
     with app.app_context(), db.connection_context():
         migrate_up()
+    db.close_all()
     return database_url
 
 
@@ -68,7 +70,7 @@ def _config(database_url, **extra):
 
 def _empty_tables():
     with db.connection_context():
-        if db.obj.__class__.__name__.startswith("Postgres"):
+        if is_postgres():
             names = ", ".join(f'"{m._meta.table_name}"' for m in ALL_MODELS)
             db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
         else:
@@ -88,6 +90,7 @@ def app(migrated, request):
         yield app
         if not db.is_closed():
             db.close()
+    db.close_all()  # each test's app has its own connection pool; leave no connection open
 
 
 class CsrfClient(FlaskClient):

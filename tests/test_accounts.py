@@ -255,3 +255,27 @@ def test_a_list_where_a_choice_belongs_is_a_message_not_a_crash(user, app):
         clean_account({"name": "x", "stage": ["customer"], "size_class": {"a": 1},
                        "owner": str(user.id), "language": "en", "currency": "EUR"})
     assert set(refused.value.errors) == {"stage", "size_class"}
+
+
+def test_a_search_counts_up_to_a_cap(auth, user, monkeypatch):
+    import models.accounts
+    import routes.accounts
+    monkeypatch.setattr(models.accounts, "COUNT_CAP", 10)
+    monkeypatch.setattr(routes.accounts, "COUNT_CAP", 10)
+    for i in range(12):
+        make_account(user, f"Match {i:02d}")
+    make_account(user, "Other")
+    capped = text_of(auth.get("/accounts/?q=match"))
+    assert "More than 10 accounts" in capped
+    assert "13 accounts" in text_of(auth.get("/accounts/"))      # no search: the exact count
+    assert "1 account" in text_of(auth.get("/accounts/?q=other"))
+
+
+def test_deep_pages_keep_the_order(auth, user):
+    names = [f"Deep {i:02d}" for i in range(60)]
+    for name in reversed(names):
+        make_account(user, name)
+    third = _names(auth.get("/accounts/?page=3"))
+    assert third == names[50:60]
+    assert _names(auth.get("/accounts/?page=2&sort=-name")) == list(reversed(names))[25:50]
+    assert _names(auth.get("/accounts/?page=9")) == []

@@ -25,11 +25,10 @@ READ_ONLY = ("id", "team", "last_contact_at", "created_at", "updated_at")
 def list_accounts():
     """Accounts in id order; filters: owner (email), stage, size_class, tag, q (name)."""
     owner = user_arg("owner")
-    query = Account.listing(q=request.args.get("q", "").strip(),
-                            owner=owner.id if owner else None,
-                            stage=choice_arg("stage", STAGES),
-                            size_class=choice_arg("size_class", SIZE_CLASSES),
-                            tag=request.args.get("tag", "").strip() or None)
+    query = Account.with_owner(Account.matching(
+        q=request.args.get("q", "").strip(), owner=owner.id if owner else None,
+        stage=choice_arg("stage", STAGES), size_class=choice_arg("size_class", SIZE_CLASSES),
+        tag=request.args.get("tag", "").strip() or None))
     rows, next_cursor = page_by_id(_with_stand_in(query), Account, page_size())
     return page_response(account_items(rows), next_cursor)
 
@@ -91,7 +90,7 @@ def _with_stand_in(query):
 
 
 def _account_item(account_id):
-    query = _with_stand_in(Account.listing()).where(Account.id == account_id)
+    query = _with_stand_in(Account.with_owner()).where(Account.id == account_id)
     account = found(query.first(), _("There is no account with the id %(id)s.", id=account_id))
     return account_items([account])[0]
 
