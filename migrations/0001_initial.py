@@ -125,7 +125,7 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = 'contact'
-            indexes = ((('account', 'last_name'), False),)
+            indexes = ((('account', 'last_name'), False), (('account', 'birthday_day'), False))
     db.create_tables([Contact])
 
     class ContactEmail(Model):

@@ -61,7 +61,8 @@ class Contact(VersionedModel):
     version = IntegerField(default=1)
 
     class Meta:
-        indexes = ((("account", "last_name"), False),)
+        indexes = ((("account", "last_name"), False),
+                   (("account", "birthday_day"), False))
 
     def __str__(self):
         return self.name

@@ -64,15 +64,18 @@ class Task(BaseModel):
                 .order_by(cls.due_date, cls.id))
 
     @classmethod
-    def due_for(cls, user, until):
-        """Open tasks of `user` due on or before `until`, and those of owners they stand in for."""
+    def due_for(cls, user, until, since=None):
+        """Open tasks of `user` due on or before `until` (and from `since`), and those of the
+        owners they stand in for."""
         away_owners = User.select(User.id).where(User.away == True)  # noqa: E712
         stand_in_accounts = (Account.select(Account.id)
                              .where((Account.stand_in == user) & Account.owner.in_(away_owners)))
         mine = (cls.owner == user) | (cls.account.in_(stand_in_accounts) & cls.owner.in_(away_owners))
-        return (cls.with_related()
-                .where(mine & (cls.done == False) & (cls.due_date <= until))  # noqa: E712
-                .order_by(cls.due_date, cls.id))
+        query = (cls.with_related()
+                 .where(mine & (cls.done == False) & (cls.due_date <= until)))  # noqa: E712
+        if since is not None:
+            query = query.where(cls.due_date >= since)
+        return query.order_by(cls.due_date, cls.id)
 
 
 def _as_date(value):

@@ -15,21 +15,28 @@ from .rendering import page_or_fragment
 bp = Blueprint("main", __name__)
 
 SEARCH_LIMIT = 8
+# My day shows what to do now, not everything: the rest is one click away in Tasks.
+MY_DAY_OVERDUE = 20
+MY_DAY_COMING = 40
 
 
 @bp.get("/")
 def my_day():
     """What to do now: overdue and today's tasks, the week ahead, accounts going quiet."""
     today = to_user_timezone(utcnow()).date()
-    tasks = list(Task.due_for(g.user, today + datetime.timedelta(days=7)))
+    overdue_query = Task.due_for(g.user, today - datetime.timedelta(days=1))
+    overdue = list(overdue_query.limit(MY_DAY_OVERDUE))
+    overdue_total = overdue_query.count() if len(overdue) == MY_DAY_OVERDUE else len(overdue)
+    coming = list(Task.due_for(g.user, today + datetime.timedelta(days=7), since=today)
+                  .limit(MY_DAY_COMING))
     quiet = list(accounts_going_quiet(g.user).limit(10))
-    birthdays = birthdays_between(g.user, today, today + datetime.timedelta(days=6))
+    birthdays = birthdays_between(g.user, today, today + datetime.timedelta(days=6))[:20]
     expiring = list(Quote.expiring_for(g.user, today + datetime.timedelta(days=7)).limit(20))
     return page_or_fragment(
         "main/my_day.html", "main/_my_day_tasks.html",
-        overdue=[t for t in tasks if t.due_date < today],
-        due_today=[t for t in tasks if t.due_date == today],
-        upcoming=[t for t in tasks if t.due_date > today],
+        overdue=overdue, overdue_total=overdue_total,
+        due_today=[t for t in coming if t.due_date == today],
+        upcoming=[t for t in coming if t.due_date > today],
         quiet=quiet, birthdays=birthdays, expiring=expiring,
         expiring_totals=totals_by_quote(expiring), day=today)
 

@@ -207,3 +207,14 @@ def test_quotes_about_to_expire_on_my_day(auth, user):
     section = text_of(auth.get("/")).split("Quotes about to expire")[1].split("Accounts going quiet")[0]
     assert soon.display_number in section and "Expiring Account" in section
     assert later.display_number not in section and draft.display_number not in section
+
+
+def test_my_day_shows_the_first_overdue_tasks_and_links_to_all(auth, user):
+    import routes.main
+    account = make_account(user)
+    for i in range(routes.main.MY_DAY_OVERDUE + 3):
+        _task(account, user, days=-1 - i, objective=f"Late {i:02d}")
+    page = text_of(auth.get("/"))
+    assert f"All {routes.main.MY_DAY_OVERDUE + 3} overdue tasks" in page
+    # Longest overdue first; the three most recent wait behind the link.
+    assert f"Late {routes.main.MY_DAY_OVERDUE + 2:02d}" in page and "Late 00" not in page
