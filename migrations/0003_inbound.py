@@ -47,8 +47,8 @@ def up(migrator, db):
     class FolderCheckpoint(Model):
         mailbox = ForeignKeyField(Mailbox, on_delete='CASCADE')
         folder = CharField()
-        uidvalidity = IntegerField()
-        last_uid = IntegerField(default=0)
+        uidvalidity = BigIntegerField()
+        last_uid = BigIntegerField(default=0)
         total = IntegerField(default=0)
         done = IntegerField(default=0)
         updated_at = DateTimeField()
@@ -62,8 +62,8 @@ def up(migrator, db):
         email = ForeignKeyField(Email, on_delete='CASCADE')
         mailbox = ForeignKeyField(Mailbox, on_delete='CASCADE')
         folder = CharField()
-        uidvalidity = IntegerField()
-        uid = IntegerField()
+        uidvalidity = BigIntegerField()
+        uid = BigIntegerField()
         class Meta:
             database = db
             table_name = 'inbound_copy'

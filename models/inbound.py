@@ -7,8 +7,8 @@ last committed transaction ended: every message is filed once.
 import re
 
 from flask_babel import lazy_gettext as _l
-from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField,
-                    TextField)
+from peewee import (BigIntegerField, BooleanField, CharField, DateTimeField, ForeignKeyField,
+                    IntegerField, TextField)
 
 from .accounts import Account
 from .db import BaseModel, utcnow
@@ -60,8 +60,9 @@ class FolderCheckpoint(BaseModel):
     """How far one folder has been read: its UIDVALIDITY and the highest UID stored."""
     mailbox = ForeignKeyField(Mailbox, backref="checkpoints", on_delete="CASCADE")
     folder = CharField()
-    uidvalidity = IntegerField()
-    last_uid = IntegerField(default=0)
+    # UIDVALIDITY and UIDs are unsigned 32-bit numbers: beyond PostgreSQL's INTEGER.
+    uidvalidity = BigIntegerField()
+    last_uid = BigIntegerField(default=0)
     # First sync of a large folder: how many messages it had and how many are done.
     total = IntegerField(default=0)
     done = IntegerField(default=0)
@@ -76,8 +77,8 @@ class InboundCopy(BaseModel):
     email = ForeignKeyField(Email, backref="copies", on_delete="CASCADE")
     mailbox = ForeignKeyField(Mailbox, backref="copies", on_delete="CASCADE")
     folder = CharField()
-    uidvalidity = IntegerField()
-    uid = IntegerField()
+    uidvalidity = BigIntegerField()
+    uid = BigIntegerField()
 
     class Meta:
         indexes = ((("mailbox", "folder", "uidvalidity", "uid"), True),)

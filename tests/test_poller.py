@@ -402,3 +402,15 @@ def test_killed_poller_files_every_message_exactly_once(imap_server, customer, d
     checkpoint = FolderCheckpoint.get(FolderCheckpoint.mailbox == mailbox)
     assert checkpoint.last_uid == max(c.uid for c in InboundCopy.select(InboundCopy.uid))
     assert (checkpoint.total, checkpoint.done) == (total, total)
+
+
+def test_worker_job_polls_the_due_mailboxes(imap_server, app, customer):
+    imap_server.append(message(1))
+    mailbox = mailbox_for(imap_server)
+    paused = mailbox_for(imap_server, name="paused", active=False)
+
+    app.extensions["huey"].poll_mailboxes()    # the tests run jobs at once (HUEY_IMMEDIATE)
+
+    assert Mailbox.get_by_id(mailbox.id).status == "ok"
+    assert Mailbox.get_by_id(paused.id).last_poll_at is None
+    assert counts() == (1, 1, 1)
