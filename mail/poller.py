@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
-from peewee import DatabaseError, IntegrityError
+from peewee import (DatabaseError, IntegrityError, InterfaceError, OperationalError,
+                    SqliteDatabase)
 
 from models.db import db, utcnow
 from models.emails import backoff
@@ -420,16 +421,18 @@ def _file_batch(client, mailbox, folder, uidvalidity, checkpoint, batch, first_s
             continue
         raw = data.get(b"BODY[]") or b""
         try:
-            with db.atomic():
+            with _write_transaction():
                 email = file_message(raw, mailbox, folder, uidvalidity, uid, now)
                 _advance(checkpoint, uidvalidity, uid, first_sync)
-        except (_Overtaken, IntegrityError):
-            raise _Overtaken() from None
-        except DatabaseError:
+        except _Overtaken:
             raise
+        except (OperationalError, InterfaceError):
+            raise               # the database itself: the mailbox waits for the next run
         except Exception as error:  # noqa: BLE001 — a bug in filing must not stop the folder
+            if isinstance(error, IntegrityError) and _overtaken(checkpoint, uidvalidity, uid):
+                raise _Overtaken() from None
             log.exception("%s %s: filing UID %s failed; kept raw", mailbox.name, folder, uid)
-            with db.atomic():
+            with _write_transaction():
                 email = keep_unreadable(raw, mailbox, folder, uidvalidity, uid,
                                         f"{type(error).__name__}: {error}", now)
                 _advance(checkpoint, uidvalidity, uid, first_sync)
@@ -440,6 +443,22 @@ def _file_batch(client, mailbox, folder, uidvalidity, checkpoint, batch, first_s
             report.states[email.inbound_state] += 1
         filed.append(uid)
     return filed
+
+
+def _write_transaction():
+    """One message's transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE): a
+    transaction that read first and then wants to write while another process wrote fails at
+    once with "database is locked" instead of waiting its turn."""
+    if isinstance(db.obj, SqliteDatabase):
+        return db.atomic(lock_type="IMMEDIATE")
+    return db.atomic()
+
+
+def _overtaken(checkpoint, uidvalidity, uid):
+    """Whether another poller stored this UID (a unique index refused ours)."""
+    stored = (FolderCheckpoint.select(FolderCheckpoint.last_uid, FolderCheckpoint.uidvalidity)
+              .where(FolderCheckpoint.id == checkpoint.id).first())
+    return stored is None or stored.uidvalidity != uidvalidity or stored.last_uid >= uid
 
 
 def _advance(checkpoint, uidvalidity, uid, first_sync):

@@ -414,3 +414,22 @@ def test_worker_job_polls_the_due_mailboxes(imap_server, app, customer):
     assert Mailbox.get_by_id(mailbox.id).status == "ok"
     assert Mailbox.get_by_id(paused.id).last_poll_at is None
     assert counts() == (1, 1, 1)
+
+
+def test_two_pollers_at_once_file_every_message_once(imap_server, customer, database_url):
+    """"Poll now" while the worker polls: the checkpoint only moves forward, the unique
+    indexes refuse a second copy, and the slower poller stops instead of filing twice."""
+    total = 80
+    imap_server.append_many([message(n) for n in range(total)])
+    mailbox = mailbox_for(imap_server)
+    script = CRASH_POLLER.format(root=str(ROOT))
+    processes = [subprocess.Popen([sys.executable, "-c", script, database_url, str(mailbox.id)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+                 for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in processes]
+
+    assert [p.returncode for p in processes] == [0, 0], [err for _, err in outputs]
+    filed = sum(int(out.split(b"done", 1)[1].split()[0]) for out, _ in outputs)
+    report = poll_mailbox(mailbox)       # whatever a stopped poller left, this one finishes
+    assert filed + report.new == total
+    assert counts() == (total, total, total)
