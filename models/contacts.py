@@ -242,15 +242,23 @@ def day_of_year_key(day):
     return day.month * 100 + day.day if day else None
 
 
-def birthdays_between(owner, first, last):
+def birthdays_between(owner, first, last, limit=20):
     """Contacts at `owner`'s accounts whose birthday falls from `first` to `last` (dates),
-    as (contact, this year's date) pairs in date order; the range may cross New Year."""
+    as (contact, this year's date) pairs in date order, at most `limit`; the range may
+    cross New Year."""
     start, end = day_of_year_key(first), day_of_year_key(last)
-    in_range = (Contact.birthday_day.between(start, end) if start <= end else
-                (Contact.birthday_day >= start) | (Contact.birthday_day <= end))
-    contacts = (Contact.select(Contact, Account)
+    wraps = start > end
+    in_range = (((Contact.birthday_day >= start) | (Contact.birthday_day <= end)) if wraps
+                else Contact.birthday_day.between(start, end))
+    # Across New Year, December's days come first, then January's.
+    order = ((Contact.birthday_day < start), Contact.birthday_day) if wraps else \
+        (Contact.birthday_day,)
+    contacts = (Contact.select(Contact.id, Contact.first_name, Contact.last_name,
+                               Contact.birthday, Account.id, Account.name)
                 .join(Account)
-                .where((Account.owner == owner) & in_range))
+                .where((Account.owner == owner) & in_range)
+                .order_by(*order, Contact.last_name, Contact.id)
+                .limit(limit))
     found = []
     for contact in contacts:
         for year in (first.year, last.year):
@@ -261,7 +269,7 @@ def birthdays_between(owner, first, last):
             if first <= day <= last:
                 found.append((contact, day))
                 break
-    return sorted(found, key=lambda pair: (pair[1], pair[0].last_name))
+    return found
 
 
 def save_contact(values, contact, seen_version=None):

@@ -48,9 +48,12 @@ class Task(BaseModel):
 
     @classmethod
     def with_related(cls):
-        """Tasks with their account, contact and owner loaded in the same query."""
+        """Tasks with their account, contact and owner loaded in the same query (only the
+        columns a task list shows: an account's dossier is not read for every task)."""
         Owner = User.alias()
-        return (cls.select(cls, Account, Contact, Owner)
+        return (cls.select(cls, Account.id, Account.name, Account.owner, Account.stand_in,
+                           Contact.id, Contact.first_name, Contact.last_name, Owner.id,
+                           Owner.name, Owner.email)
                 .join(Account)
                 .switch(cls)
                 .join(Contact, join_type=JOIN.LEFT_OUTER)

@@ -6,7 +6,7 @@ from decimal import Decimal
 from babel import Locale
 from babel.numbers import (format_currency, format_decimal as babel_format_decimal,
                            get_currency_precision, get_decimal_symbol, get_group_symbol)
-from flask import url_for
+from flask import g, url_for
 from flask_babel import (get_locale, format_date, format_datetime, format_decimal, format_time,
                          format_timedelta, gettext as _, to_user_timezone)
 
@@ -16,13 +16,19 @@ from models.users import LANGUAGES
 from .access import current_language
 
 
+def local_today():
+    """Today in the user's time zone, worked out once per request (lists ask for every row)."""
+    if "local_today" not in g:
+        g.local_today = to_user_timezone(utcnow()).date()
+    return g.local_today
+
+
 def when(moment):
     """A stored UTC moment the way people say it: "14:05", "yesterday 14:05", "3 Mar 2026"."""
     if moment is None:
         return ""
     local = to_user_timezone(moment)
-    today = to_user_timezone(utcnow()).date()
-    days = (today - local.date()).days
+    days = (local_today() - local.date()).days
     time = format_time(moment, "short")
     if days == 0:
         return _("today %(time)s", time=time)
@@ -48,8 +54,7 @@ def due(day):
     """A due date relative to today: "today", "tomorrow", "3 days overdue", or the date."""
     if day is None:
         return ""
-    today = to_user_timezone(utcnow()).date()
-    delta = (day - today).days
+    delta = (day - local_today()).days
     if delta == 0:
         return _("today")
     if delta == 1:
@@ -123,7 +128,7 @@ def init_app(app):
         plain=plain,
     )
     app.jinja_env.globals.update(
-        today=lambda: to_user_timezone(utcnow()).date(),
+        today=local_today,
         current_language=current_language,
         list_url=list_url,
         now_utc=utcnow,

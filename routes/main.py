@@ -30,7 +30,7 @@ def my_day():
     coming = list(Task.due_for(g.user, today + datetime.timedelta(days=7), since=today)
                   .limit(MY_DAY_COMING))
     quiet = list(accounts_going_quiet(g.user).limit(10))
-    birthdays = birthdays_between(g.user, today, today + datetime.timedelta(days=6))[:20]
+    birthdays = birthdays_between(g.user, today, today + datetime.timedelta(days=6))
     expiring = list(Quote.expiring_for(g.user, today + datetime.timedelta(days=7)).limit(20))
     return page_or_fragment(
         "main/my_day.html", "main/_my_day_tasks.html",
