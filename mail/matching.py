@@ -65,15 +65,16 @@ def match(parsed):
     own_email = _own_email(parsed)
     own_copy = own_email is not None or _from_our_mailbox(parsed)
     person = _customer_address(parsed, own_copy)
+    senders = _accounts_of(person)  # looked up once: most steps ask who the sender is
     answered = _answered_email(parsed)
-    result = (_by_thread(parsed, answered, person)
-              or _by_token(parsed.plus_tokens, "plus_token", person)
-              or _by_token(parsed.subject_tokens, "subject_token", person))
+    result = (_by_thread(parsed, answered, senders)
+              or _by_token(parsed.plus_tokens, "plus_token", senders)
+              or _by_token(parsed.subject_tokens, "subject_token", senders))
     if result is None and own_email is not None and own_email.account_id:
         result = Match(account=own_email.account, contact=own_email.contact,
                        quote=own_email.quote, matched_by="thread")
-    result = (result or _by_sender(person) or _by_sender_rule(person) or _by_domain(person)
-              or _triage(parsed, person))
+    result = (result or _by_sender(senders) or _by_sender_rule(person, senders)
+              or _by_domain(person) or _triage(parsed, person, senders))
     result.own_copy = own_copy
     result.in_reply_to_email = answered
     return result
@@ -144,8 +145,8 @@ def _accounts_of(address):
     return found
 
 
-def _contact_at(account, address):
-    return _accounts_of(address).get(account.id) if account is not None else None
+def _contact_at(account, senders):
+    return senders.get(account.id) if account is not None else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -170,7 +171,7 @@ def _answered_email(parsed):
     return min(rows, key=order)
 
 
-def _by_thread(parsed, answered, person):
+def _by_thread(parsed, answered, senders):
     email = answered if answered is not None and answered.account_id else None
     root = parsed.thread_index[:THREAD_INDEX_ROOT]
     if email is None and len(root) == THREAD_INDEX_ROOT and BASE64.fullmatch(root):
@@ -186,7 +187,7 @@ def _by_thread(parsed, answered, person):
     if email is None:
         return None
     account = email.account
-    return Match(account=account, contact=_contact_at(account, person), quote=email.quote,
+    return Match(account=account, contact=_contact_at(account, senders), quote=email.quote,
                  matched_by="thread")
 
 
@@ -207,30 +208,28 @@ def _document(token):
     return None, None
 
 
-def _by_token(tokens, matched_by, person):
+def _by_token(tokens, matched_by, senders):
     for token in tokens:
         account, quote = _document(token)
         if account is None:
             continue
-        senders_accounts = _accounts_of(person)
-        if senders_accounts and account.id not in senders_accounts:
+        if senders and account.id not in senders:
             return Match(matched_by="", triage_reason=str(_l(
                 "The message names %(token)s of %(account)s, but its sender is a contact of "
                 "another account.", token=token.upper(), account=account.name)))
-        return Match(account=account, contact=senders_accounts.get(account.id), quote=quote,
+        return Match(account=account, contact=senders.get(account.id), quote=quote,
                      matched_by=matched_by)
     return None
 
 
-def _by_sender(person):
-    accounts = _accounts_of(person)
-    if len(accounts) == 1:
-        contact = next(iter(accounts.values()))
+def _by_sender(senders):
+    if len(senders) == 1:
+        contact = next(iter(senders.values()))
         return Match(account=contact.account, contact=contact, matched_by="sender")
     return None
 
 
-def _by_sender_rule(person):
+def _by_sender_rule(person, senders):
     if not person:
         return None
     rule = (SenderRule.select(SenderRule, Account)
@@ -239,7 +238,7 @@ def _by_sender_rule(person):
             .first())
     if rule is None:
         return None
-    return Match(account=rule.account, contact=_contact_at(rule.account, person),
+    return Match(account=rule.account, contact=_contact_at(rule.account, senders),
                  matched_by="sender_rule")
 
 
@@ -269,10 +268,10 @@ def _is_free_mail(domain):
     return any(d in FREE_MAIL_DOMAINS for d in _parent_domains(domain))
 
 
-def _triage(parsed, person):
+def _triage(parsed, person, senders):
     if not person:
         reason = _l("The sender's address could not be read.")
-    elif len(_accounts_of(person)) > 1:
+    elif len(senders) > 1:
         reason = _l("The sender is a contact at more than one account.")
     elif _is_free_mail(person.rpartition("@")[2]):
         reason = _l("Nothing links the message to an account, and %(domain)s is a free-mail "
