@@ -150,4 +150,5 @@ def sign_in(page, user, password=PASSWORD):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"^https?://[^/]+/$"))  # My day, in any language
+    page.wait_for_load_state()  # deferred scripts (htmx, app.js) have run: shortcuts work
     expect(page.get_by_role("banner")).to_be_visible()
