@@ -1,45 +1,63 @@
-"""Filing one received message: stored whole, deduplicated, matched, on the timeline.
+"""Received mail, in two steps: stored whole first, then filed.
 
-`file_message(raw, mailbox, folder, uidvalidity, uid)` runs inside the caller's transaction
-(the poller stores the message and the folder's checkpoint in one `db.atomic()`):
+1. `store_messages(fetched, mailbox, folder, uidvalidity)` — one fetched batch, inside the
+   poller's transaction (which also moves the folder's checkpoint): each message's original
+   bytes are stored exactly as fetched, as `pending`. Only its header block is read here, for
+   the key that recognises a second copy. One message is one Email: a second copy (another
+   folder, another mailbox, the same folder after a UIDVALIDITY change) only adds an
+   InboundCopy. The key is the Message-ID; the same Message-ID with other content (not only
+   other delivery headers) is a distinct message, stored under the derived id
+   `<message-id>#<first 8 hex of its sha256>`. A message without a Message-ID gets
+   `<sha256 of its content>@no-message-id.invalid`, the content being the From, Date and
+   Subject headers and the body — so two deliveries of it are still one message.
+   Storing is a few queries per batch, not per message: the mailbox is drained at nearly the
+   speed of the fetch, and nothing fetched depends on our parser or matcher working.
+2. `file_pending()` — each pending message in the order it was stored, one transaction
+   each: parsed (mail/parse.py), headers, bodies and attachments on the row (an attachment
+   over the size limit keeps a row without content, its note: "too large, kept in the
+   original message"), matched (mail/matching.py) and put on the timeline. A message is
+   claimed by a conditional UPDATE, so two pollers never file it twice; killed halfway, it
+   stays pending and the next run files it. Where it goes: a copy of our own mail →
+   `own_copy`; a delivery failure → `bounce` (the address marked bouncing when the failure
+   is permanent, a note on the timeline); an automatic reply → `auto_reply` (on the
+   timeline when matched, never answered); more than RATE_LIMIT automatic messages from one
+   sender within RATE_MINUTES → `rate_limited` (kept, no timeline entry); matched → `filed`
+   with an `email_in` entry; unmatched → `triage`; unreadable, or filing failed →
+   `unparsed` (kept raw with the reason, "try again" with `refile`).
 
-- the raw bytes are stored exactly as fetched; headers, bodies and attachments as parsed
-  (mail/parse.py); an attachment over the size limit keeps a row without content (its note:
-  "too large, kept in the original message");
-- one message is one Email: a second copy (another folder, another mailbox, the same folder
-  after a UIDVALIDITY change) only adds an InboundCopy. The key is the Message-ID; the same
-  Message-ID with other content (not only other delivery headers) is a distinct message,
-  stored under the derived id `<message-id>#<first 8 hex of its sha256>`. A message without a
-  Message-ID gets `<sha256 of its content>@no-message-id.invalid`, the content being the
-  From, Date and Subject headers and the body — so two deliveries of it (different
-  Received/Delivered-To headers) are still one message;
-- where it goes (mail/matching.py): a copy of our own mail → `own_copy`; a delivery failure →
-  `bounce` (the address marked bouncing when the failure is permanent, a note on the
-  timeline); an automatic reply → `auto_reply` (on the timeline when matched, never
-  answered); more than RATE_LIMIT automatic messages from one sender within RATE_MINUTES →
-  `rate_limited` (kept, no timeline entry); matched → `filed` with an `email_in` entry;
-  unmatched → `triage`; unreadable → `unparsed` (kept raw, "try again" with `refile`).
+`file_message(raw, …)` does both for one message (tests, and anything that has one message).
 """
 import datetime
 import hashlib
+import logging
 import re
+from collections import Counter
 
 from flask_babel import gettext as _
-from peewee import fn
+from peewee import InterfaceError, OperationalError, fn
 
 from models.accounts import Account
 from models.contacts import Contact, ContactEmail
-from models.db import db, utcnow
+from models.db import db, insert_rows, utcnow, write_transaction
 from models.emails import Email, EmailAttachment
 from models.inbound import InboundCopy
 from models.timeline import (CONTACT_KINDS, TimelineEntry, TimelineParticipant,
                              refresh_last_contact)
+
+log = logging.getLogger(__name__)
 
 RATE_LIMIT = 5          # automatic messages from one sender shown on the timeline …
 RATE_MINUTES = 10       # … within this many minutes; the rest are held back
 SUMMARY_CHARS = 500     # the timeline entry's summary: the start of the text
 ID_LENGTH = 240         # longer Message-IDs are shortened (with a hash, still unique)
 AUTOMATIC_STATES = ("auto_reply", "bounce", "rate_limited")
+FILE_CHUNK = 200        # pending ids read at a time
+# What filing writes on the row: never the raw bytes, which were stored once.
+FILED_FIELDS = ("in_reply_to", "references", "from_addr", "to_addrs", "cc_addrs", "subject",
+                "body_text", "body_html", "content_hash", "header_date", "thread_index",
+                "auto_reason", "bounce_status", "parse_error", "reply_token", "account",
+                "contact", "quote", "matched_by", "inbound_state", "timeline_entry",
+                "updated_at")
 
 
 def parse_message(raw):
@@ -53,30 +71,207 @@ def match(parsed):
 
 
 # ---------------------------------------------------------------------------------------
-# Filing
+# 1. Storing
+
+class Stored:
+    """What storing one batch did: how many messages were new, how many copies of stored
+    ones, and the Email id of each fetched message in order."""
+
+    def __init__(self):
+        self.new = 0
+        self.duplicates = 0
+        self.email_ids = []
+
+
+def store_messages(fetched, mailbox, folder, uidvalidity, now=None):
+    """Store the (uid, raw bytes) of one batch, in UID order, inside the caller's
+    transaction; a Stored. New messages are `pending` until `file_pending` files them."""
+    now = now or utcnow()
+    result = Stored()
+    if not fetched:
+        return result
+    keyed = [(uid, raw, _key_of(raw)) for uid, raw in fetched]
+    known = _stored_rows({key for _, _, (key, _) in keyed})
+    copies, new_rows = [], {}
+    for uid, raw, (key, content) in keyed:
+        key = _resolve(key, content, raw, known, new_rows)
+        if key in new_rows or key in known:
+            result.duplicates += 1
+        else:
+            new_rows[key] = dict(direction="in", kind="", status="received", message_id=key,
+                                 raw=raw, content_hash=content, inbound_state="pending",
+                                 received_at=now, created_at=now, updated_at=now)
+            result.new += 1
+        copies.append((uid, key))
+    if new_rows:
+        inserted = insert_rows(Email, list(new_rows.values()),
+                               returning=(Email.id, Email.message_id, Email.content_hash))
+        known.update({key: (email_id, content) for email_id, key, content in inserted})
+    _record_copies(copies, known, mailbox, folder, uidvalidity)
+    result.email_ids = [known[key][0] for _, key in copies]
+    return result
+
+
+def _key_of(raw):
+    """(the key to store a message under, sha256 of its bytes) — from the header block only."""
+    content = hashlib.sha256(raw).hexdigest()
+    message_id = _message_id(raw)
+    if not message_id:
+        return f"{message_hash(raw)}@no-message-id.invalid", content
+    return _short_id(message_id), content
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
+
+
+def _message_id(raw):
+    """The first Message-ID of the header block, its ids read as the full parser reads them
+    (mail/parse.py's message_ids) — found by a regex: the poller does this for every
+    message while it drains the mailbox, the full parse comes later."""
+    from mail.parse import message_ids
+    end = _HEADER_END.search(raw)
+    found = _MESSAGE_ID.search(raw, 0, end.start() if end else len(raw))
+    if found is None:
+        return ""
+    ids = message_ids(found.group(1).decode("utf-8", "replace"))
+    return ids[0] if ids else ""
+
+
+def _stored_rows(keys):
+    """{message_id: (id, content hash)} of the received mail stored under these keys."""
+    if not keys:
+        return {}
+    rows = (Email.select(Email.id, Email.message_id, Email.content_hash)
+            .where((Email.direction == "in") & Email.message_id.in_(list(keys)))
+            .tuples())
+    return {message_id: (email_id, content) for email_id, message_id, content in rows}
+
+
+def _resolve(key, content, raw, known, new_rows):
+    """The key this message is stored under: its own, or the derived one when another
+    message with other content has the same Message-ID."""
+    if key.endswith("@no-message-id.invalid"):
+        return key              # the key is a hash of the content already
+    if key in new_rows:
+        earlier = new_rows[key]["raw"]
+        same = new_rows[key]["content_hash"] == content or message_hash(earlier) == message_hash(raw)
+    elif key in known:
+        email_id, stored_content = known[key]
+        same = stored_content == content or message_hash(_raw_of(email_id)) == message_hash(raw)
+    else:
+        return key
+    if same:
+        return key
+    derived = f"{key}#{content[:8]}"
+    if derived not in new_rows and derived not in known:
+        known.update(_stored_rows({derived}))
+    return derived
+
+
+def _raw_of(email_id):
+    return bytes(Email.select(Email.raw).where(Email.id == email_id).scalar() or b"")
+
+
+def _record_copies(copies, known, mailbox, folder, uidvalidity):
+    """One InboundCopy per fetched UID (a copy seen before is not recorded twice)."""
+    uids = [uid for uid, _ in copies if uid is not None]
+    if not uids:
+        return
+    seen = {uid for (uid,) in (InboundCopy.select(InboundCopy.uid)
+                               .where((InboundCopy.mailbox == mailbox)
+                                      & (InboundCopy.folder == folder)
+                                      & (InboundCopy.uidvalidity == uidvalidity)
+                                      & InboundCopy.uid.in_(uids))
+                               .tuples())}
+    rows = [dict(email=known[key][0], mailbox=mailbox.id, folder=folder,
+                 uidvalidity=uidvalidity, uid=uid)
+            for uid, key in copies if uid is not None and uid not in seen]
+    insert_rows(InboundCopy, rows)
+
+
+# ---------------------------------------------------------------------------------------
+# 2. Filing
+
+def file_pending(now=None):
+    """File every pending message, oldest first; a Counter of where they went."""
+    states = Counter()
+    after = 0
+    while True:
+        ids = [i for (i,) in (Email.select(Email.id)
+                              .where((Email.direction == "in")
+                                     & (Email.inbound_state == "pending")
+                                     & (Email.id > after))
+                              .order_by(Email.id)
+                              .limit(FILE_CHUNK)
+                              .tuples())]
+        if not ids:
+            return states
+        for email_id in ids:
+            email = file_stored(email_id, now)
+            if email is not None:
+                states[email.inbound_state] += 1
+        after = ids[-1]
+
+
+def file_stored(email_id, now=None):
+    """Parse, match and file one pending message in its own transaction; the Email, or None
+    when another poller filed it first."""
+    now = now or utcnow()
+    raw = _raw_of(email_id)
+    parsed = parse_message(raw)         # outside the transaction: no lock held meanwhile
+    try:
+        with write_transaction():
+            if not _claim(email_id):
+                return None
+            email = _without_raw(email_id)
+            _file_parsed(email, parsed, now)
+            return email
+    except (OperationalError, InterfaceError):
+        raise                   # the database itself: the message stays pending
+    except Exception as error:  # noqa: BLE001 — a bug in filing must not stop the rest
+        log.exception("Filing received message %s failed; kept raw", email_id)
+        reason = f"{type(error).__name__}: {error}"
+        with write_transaction():
+            (Email.update(inbound_state="unparsed", parse_error=_cut(reason, 2000),
+                          updated_at=utcnow())
+             .where((Email.id == email_id) & (Email.inbound_state == "pending"))
+             .execute())
+        return Email.select(Email.id, Email.inbound_state).where(Email.id == email_id).get()
+
+
+def _claim(email_id):
+    """Take a pending message for filing: on PostgreSQL the row stays locked until commit,
+    so a second poller's claim waits and then finds it filed; SQLite's write lock
+    (write_transaction) serialises them outright."""
+    return (Email.update(inbound_state="filing")
+            .where((Email.id == email_id) & (Email.inbound_state == "pending"))
+            .execute()) == 1
+
+
+def _without_raw(email_id):
+    fields = [f for f in Email._meta.sorted_fields if f is not Email.raw]
+    return Email.select(*fields).where(Email.id == email_id).get()
+
+
+def _file_parsed(email, parsed, now):
+    _fill(email, parsed)
+    EmailAttachment.delete().where(EmailAttachment.email == email).execute()
+    _store_attachments(email, parsed)
+    _route(email, parsed, now)
+    email.save(only=[Email._meta.fields[name] for name in FILED_FIELDS])
+
 
 def file_message(raw, mailbox, folder, uidvalidity, uid, now=None):
-    """Store one fetched message (or note one more copy of a stored one); its Email.
-
-    The returned Email has `duplicate` set: True when it was already stored.
-    """
+    """Store one message and file it (when it is new); its Email, with `duplicate` set."""
     raw = bytes(raw)
     now = now or utcnow()
-    parsed = parse_message(raw)
-    existing, key = _existing_or_key(parsed, raw)
-    if existing is not None:
-        _record_copy(existing, mailbox, folder, uidvalidity, uid)
-        existing.duplicate = True
-        return existing
-    email = Email(direction="in", kind="", status="received", message_id=key, raw=raw,
-                  received_at=now, created_at=now, updated_at=now)
-    _fill(email, parsed)
-    _route(email, parsed, now)
-    email.save(force_insert=True)
-    _store_attachments(email, parsed)
-    InboundCopy.create(email=email, mailbox=mailbox, folder=folder, uidvalidity=uidvalidity,
-                       uid=uid)
-    email.duplicate = False
+    with write_transaction():
+        stored = store_messages([(uid, raw)], mailbox, folder, uidvalidity, now)
+    email_id = stored.email_ids[0]
+    email = file_stored(email_id, now) if stored.new else None
+    email = email or _without_raw(email_id)
+    email.duplicate = not stored.new
     return email
 
 
@@ -84,12 +279,7 @@ def refile(email, now=None):
     """Read a stored message again and match it again ("try again"; after a sender is assigned)."""
     now = now or utcnow()
     with db.atomic():
-        parsed = parse_message(bytes(email.raw or b""))
-        _fill(email, parsed)
-        EmailAttachment.delete().where(EmailAttachment.email == email).execute()
-        _store_attachments(email, parsed)
-        _route(email, parsed, now)
-        email.save()
+        _file_parsed(email, parse_message(bytes(_raw_of(email.id))), now)
     return email
 
 
@@ -109,52 +299,11 @@ def message_hash(raw):
     return hashlib.sha256(b"\n".join(sorted(kept)) + b"\n\n" + body).hexdigest()
 
 
-def _existing_or_key(parsed, raw):
-    """(the stored Email this is a copy of, None) or (None, the id to store it under)."""
-    content = parsed.content_hash or hashlib.sha256(raw).hexdigest()
-    if not parsed.message_id:
-        key = f"{message_hash(raw)}@no-message-id.invalid"
-        return _stored(key), key
-    key = _short_id(parsed.message_id)
-    found = _stored(key, with_hash=True)
-    if found is None:
-        return None, key
-    if found.content_hash == content or message_hash(_raw_of(found)) == message_hash(raw):
-        return Email.get_by_id(found.id), key
-    derived = f"{key}#{content[:8]}"
-    found = _stored(derived)
-    return (Email.get_by_id(found.id) if found else None), derived
-
-
-def _stored(message_id, with_hash=False):
-    """The received Email with this id — only its id (and hash): the common case is none."""
-    fields = [Email.id, Email.content_hash] if with_hash else [Email.id]
-    return (Email.select(*fields)
-            .where((Email.direction == "in") & (Email.message_id == message_id))
-            .first())
-
-
-def _raw_of(email):
-    return bytes(Email.select(Email.raw).where(Email.id == email.id).scalar() or b"")
-
-
 def _short_id(message_id):
     if len(message_id) <= ID_LENGTH:
         return message_id
     digest = hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()[:16]
     return f"{message_id[:ID_LENGTH - 17]}#{digest}"
-
-
-def _record_copy(email, mailbox, folder, uidvalidity, uid):
-    if uid is None:
-        return
-    exists = (InboundCopy.select(InboundCopy.id)
-              .where((InboundCopy.mailbox == mailbox) & (InboundCopy.folder == folder)
-                     & (InboundCopy.uidvalidity == uidvalidity) & (InboundCopy.uid == uid))
-              .exists())
-    if not exists:
-        InboundCopy.create(email=email, mailbox=mailbox, folder=folder,
-                           uidvalidity=uidvalidity, uid=uid)
 
 
 def _cut(value, length=255):
@@ -332,23 +481,3 @@ def _touch_last_contact(entry, contact_id):
          .where((Contact.id == contact_id)
                 & (Contact.last_contact_at.is_null() | (Contact.last_contact_at < at)))
          .execute())
-
-
-def keep_unreadable(raw, mailbox, folder, uidvalidity, uid, reason, now=None):
-    """Filing failed for a reason of ours: keep the bytes, shown in triage with the reason."""
-    raw = bytes(raw)
-    now = now or utcnow()
-    content = hashlib.sha256(raw).hexdigest()
-    key = f"{content}@unfiled.invalid"
-    email = Email.get_or_none((Email.direction == "in") & (Email.message_id == key))
-    if email is not None:
-        _record_copy(email, mailbox, folder, uidvalidity, uid)
-        email.duplicate = True
-        return email
-    email = Email.create(direction="in", status="received", message_id=key, raw=raw,
-                         content_hash=content, inbound_state="unparsed",
-                         parse_error=_cut(reason, 2000), received_at=now, created_at=now,
-                         updated_at=now)
-    _record_copy(email, mailbox, folder, uidvalidity, uid)
-    email.duplicate = False
-    return email

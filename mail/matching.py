@@ -62,11 +62,12 @@ class Match:
 
 def match(parsed):
     """Where `parsed` (a mail.parse.ParsedMessage) belongs: a Match."""
-    own_email = _own_email(parsed)
+    known = _emails_with_ids([parsed.message_id] + parsed.thread_ids)  # one query for both
+    own_email = _own_email(parsed, known)
     own_copy = own_email is not None or _from_our_mailbox(parsed)
     person = _customer_address(parsed, own_copy)
     senders = _accounts_of(person)  # looked up once: most steps ask who the sender is
-    answered = _answered_email(parsed)
+    answered = _answered_email(parsed, known)
     result = (_by_thread(parsed, answered, senders)
               or _by_token(parsed.plus_tokens, "plus_token", senders)
               or _by_token(parsed.subject_tokens, "subject_token", senders))
@@ -99,21 +100,27 @@ def _from_our_mailbox(parsed):
     return bool(parsed.from_addr) and _without_plus(parsed.from_addr) in _our_addresses()
 
 
-def _own_email(parsed):
+def _own_email(parsed, known):
     """The outgoing Email this message is a copy of, or None."""
     if not parsed.message_id:
         return None
-    ours = [e for e in _emails_with_ids([parsed.message_id]) if e.direction == "out"]
+    ours = [e for e in known if e.direction == "out"
+            and parsed.message_id in (e.message_id, e.server_message_id)]
     return ours[0] if ours else None
 
 
 def _emails_with_ids(ids):
     """Stored mail (both ways) whose Message-ID, or the id the SMTP server gave it, is one of
-    `ids`: one query, each side of the OR served by its own index."""
-    rows = (Email.select()
+    `ids`: one query, each side of the OR served by its own index. Only the columns the
+    matcher reads: a stored message's bodies and raw bytes can be megabytes."""
+    ids = [i for i in dict.fromkeys(ids) if i]
+    if not ids:
+        return []
+    rows = (Email.select(Email.id, Email.direction, Email.message_id, Email.server_message_id,
+                         Email.account, Email.contact, Email.quote)
             # Only outgoing mail has a server id, so that side needs no direction test.
             .where((Email.direction.in_(("out", "in")) & Email.message_id.in_(ids))
-                   | Email.server_message_id.in_([i for i in ids if i]))
+                   | Email.server_message_id.in_(ids))
             .order_by(Email.id))
     return list(rows)
 
@@ -131,11 +138,13 @@ def _customer_address(parsed, own_copy):
 
 
 def _accounts_of(address):
-    """{account id: contact} for the contacts with this address (the first per account)."""
+    """{account id: contact} for the contacts with this address (the first per account),
+    each with its account's id and name (all the later steps read)."""
     if not address:
         return {}
-    rows = (Contact.select(Contact)
-            .join(ContactEmail)
+    rows = (Contact.select(Contact.id, Contact.account, Account.id, Account.name)
+            .join_from(Contact, Account)
+            .join_from(Contact, ContactEmail)
             .where(ContactEmail.email == address)
             .order_by(Contact.id))
     found = {}
@@ -151,13 +160,14 @@ def _contact_at(account, senders):
 # ---------------------------------------------------------------------------------------
 # The steps
 
-def _answered_email(parsed):
+def _answered_email(parsed, known):
     """The stored Email this message answers: the most recent of its thread ids that we
     know (sent or received, by our id or the server's), one with an account preferred."""
     ids = [i for i in parsed.thread_ids if i != parsed.message_id]
     if not ids:
         return None
-    rows = _emails_with_ids(ids)
+    wanted = set(ids)
+    rows = [e for e in known if e.message_id in wanted or e.server_message_id in wanted]
     if not rows:
         return None
     rank = {value: position for position, value in enumerate(ids)}
@@ -231,7 +241,7 @@ def _by_sender(senders):
 def _by_sender_rule(person, senders):
     if not person:
         return None
-    rule = (SenderRule.select(SenderRule, Account)
+    rule = (SenderRule.select(SenderRule.id, SenderRule.account, Account.id, Account.name)
             .join(Account)
             .where(SenderRule.address == person)
             .first())
@@ -251,7 +261,8 @@ def _by_domain(person):
     if not domain or _is_free_mail(domain):
         return None
     candidates = _parent_domains(domain)
-    rows = list(AccountDomain.select(AccountDomain, Account)
+    rows = list(AccountDomain.select(AccountDomain.domain, AccountDomain.account, Account.id,
+                                     Account.name)
                 .join(Account)
                 .where(AccountDomain.domain.in_(candidates)))
     if not rows:

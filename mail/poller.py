@@ -15,39 +15,42 @@ Per folder (`poll_folder`):
    message larger than BATCH_BYTES is fetched alone. Memory is bounded by the larger of
    BATCH_BYTES and one message; the parser keeps no attachment over its limit in memory
    beyond what the email module needs (mail/parse.py, MAX_ATTACHMENT_BYTES).
-4. For each message in UID order, one transaction: `file_message(...)` and the checkpoint
-   moved to its UID. Killed at any moment, the next run continues after the last committed
-   message. The checkpoint moves only forward (a conditional UPDATE): a second poller
-   running at the same time stops instead of filing a message twice.
+4. For each batch, one transaction: its messages stored whole (`store_messages`, as
+   `pending`) and the checkpoint moved to its last UID. Killed at any moment, the next run
+   continues after the last committed batch. The checkpoint moves only forward (a
+   conditional UPDATE): a second poller running at the same time stops instead of storing
+   a message twice.
 5. Only with `delete_after_import`: the committed messages are deleted on the server, after
    the commit.
+6. Then every pending message is filed (`file_pending`: parsed, matched, on the timeline),
+   one transaction each — also the ones a killed or failed run left behind.
 
 A failure (DNS, refused, timeout, TLS, login, a missing folder, a dropped connection) is
 logged and recorded on the mailbox — status "error", the reason in plain words, one more
 failure and the next poll after a growing pause (models.emails.backoff). It never reaches the
 web app: the worker polls (jobs.py), requests only queue a poll.
 
-IDLE is not used: the worker polls every minute (POLL_SECONDS), and the UID search is the
-source of truth either way.
+The worker polls every minute (POLL_SECONDS); where the server has IDLE, mail/idle.py
+triggers a poll as soon as mail arrives. The UID search is the source of truth either way.
 """
 import datetime
 import logging
 import socket
 import ssl
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
-from peewee import (DatabaseError, IntegrityError, InterfaceError, OperationalError,
-                    SqliteDatabase)
+from peewee import DatabaseError, IntegrityError
 
-from models.db import db, utcnow
+from models.db import db, utcnow, write_transaction
 from models.emails import backoff
 from models.inbound import FolderCheckpoint, Mailbox
 
-from .inbound import file_message, keep_unreadable
+from .inbound import file_pending, store_messages
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,8 @@ class FolderReport:
     resync: bool = False
     first_sync: bool = False
     error: str = ""
+    store_seconds: float = 0.0      # fetching and storing (step 4)
+    file_seconds: float = 0.0       # filing what was stored (step 6)
 
     @property
     def triage(self):
@@ -312,6 +317,11 @@ def poll_mailbox(mailbox, now=None):
     finally:
         if client is not None:
             _close(client)
+    if not report.ok:
+        # What was stored before the connection failed is filed all the same.
+        leftover = file_pending(now)
+        if report.folders:
+            report.folders[-1].states.update(leftover)
     _record_outcome(mailbox, report)
     for line in report.lines():
         (log.info if report.ok else log.warning)("%s", line)
@@ -355,18 +365,21 @@ def poll_folder(client, mailbox, folder, report, now=None):
         (FolderCheckpoint.update(total=total, updated_at=utcnow())
          .where(FolderCheckpoint.id == checkpoint.id).execute())
         checkpoint.total = total
-    for start in range(0, len(uids), SIZE_WINDOW):
-        window = uids[start:start + SIZE_WINDOW]
-        sizes = client.fetch(window, ["RFC822.SIZE"])
-        for batch in _batches(window, sizes):
-            try:
-                filed = _file_batch(client, mailbox, folder, uidvalidity, checkpoint, batch,
-                                    first_sync, report, now)
-            except _Overtaken:
-                log.info("%s %s: another poller is ahead; stopping here", mailbox.name, folder)
-                return report
-            if mailbox.delete_after_import and filed:
-                _delete(client, filed)
+    started = time.perf_counter()
+    try:
+        # Fetching the next batch on a thread while this one is stored was measured: no
+        # faster, both halves are mostly Python holding the GIL (bench/RESULTS-inbound.md).
+        for batch, messages in _fetch_batches(client, uids):
+            _store_batch(mailbox, folder, uidvalidity, checkpoint, batch, messages, first_sync,
+                         report, now)
+            if mailbox.delete_after_import and messages:
+                _delete(client, [uid for uid, _ in messages])
+    except _Overtaken:
+        log.info("%s %s: another poller is ahead; stopping here", mailbox.name, folder)
+    filing = time.perf_counter()
+    report.store_seconds = filing - started
+    report.states.update(file_pending(now))
+    report.file_seconds = time.perf_counter() - filing
     return report
 
 
@@ -409,49 +422,31 @@ def _batches(uids, sizes):
         yield batch
 
 
-def _file_batch(client, mailbox, folder, uidvalidity, checkpoint, batch, first_sync, report,
-                now):
-    """Fetch one batch and file it message by message, each with its checkpoint; the UIDs
-    committed."""
-    fetched = client.fetch(batch, ["BODY.PEEK[]", "RFC822.SIZE"])
-    filed = []
-    for uid in batch:
-        data = fetched.pop(uid, None)
-        if data is None:        # expunged since the search: nothing to file
-            continue
-        raw = data.get(b"BODY[]") or b""
-        try:
-            with _write_transaction():
-                email = file_message(raw, mailbox, folder, uidvalidity, uid, now)
-                _advance(checkpoint, uidvalidity, uid, first_sync)
-        except _Overtaken:
-            raise
-        except (OperationalError, InterfaceError):
-            raise               # the database itself: the mailbox waits for the next run
-        except Exception as error:  # noqa: BLE001 — a bug in filing must not stop the folder
-            if isinstance(error, IntegrityError) and _overtaken(checkpoint, uidvalidity, uid):
-                raise _Overtaken() from None
-            log.exception("%s %s: filing UID %s failed; kept raw", mailbox.name, folder, uid)
-            with _write_transaction():
-                email = keep_unreadable(raw, mailbox, folder, uidvalidity, uid,
-                                        f"{type(error).__name__}: {error}", now)
-                _advance(checkpoint, uidvalidity, uid, first_sync)
-        if email.duplicate:
-            report.duplicates += 1
-        else:
-            report.new += 1
-            report.states[email.inbound_state] += 1
-        filed.append(uid)
-    return filed
+def _fetch_batches(client, uids):
+    """(batch of UIDs, [(uid, raw bytes)]) for every batch, in UID order."""
+    for start in range(0, len(uids), SIZE_WINDOW):
+        window = uids[start:start + SIZE_WINDOW]
+        sizes = client.fetch(window, ["RFC822.SIZE"])
+        for batch in _batches(window, sizes):
+            fetched = client.fetch(batch, ["BODY.PEEK[]", "RFC822.SIZE"])
+            # A UID missing from the answer was expunged since the search: nothing to store.
+            yield batch, [(uid, bytes(fetched[uid].get(b"BODY[]") or b"")) for uid in batch
+                          if uid in fetched]
 
 
-def _write_transaction():
-    """One message's transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE): a
-    transaction that read first and then wants to write while another process wrote fails at
-    once with "database is locked" instead of waiting its turn."""
-    if isinstance(db.obj, SqliteDatabase):
-        return db.atomic(lock_type="IMMEDIATE")
-    return db.atomic()
+def _store_batch(mailbox, folder, uidvalidity, checkpoint, batch, messages, first_sync, report,
+                 now):
+    """Store one fetched batch with the checkpoint moved past it, in one transaction."""
+    try:
+        with write_transaction():
+            stored = store_messages(messages, mailbox, folder, uidvalidity, now)
+            _advance(checkpoint, uidvalidity, batch[-1], first_sync, len(batch))
+    except IntegrityError:
+        if _overtaken(checkpoint, uidvalidity, batch[-1]):
+            raise _Overtaken() from None
+        raise
+    report.new += stored.new
+    report.duplicates += stored.duplicates
 
 
 def _overtaken(checkpoint, uidvalidity, uid):
@@ -461,11 +456,11 @@ def _overtaken(checkpoint, uidvalidity, uid):
     return stored is None or stored.uidvalidity != uidvalidity or stored.last_uid >= uid
 
 
-def _advance(checkpoint, uidvalidity, uid, first_sync):
-    """Move the checkpoint to `uid`, inside the message's transaction; only forward."""
+def _advance(checkpoint, uidvalidity, uid, first_sync, count):
+    """Move the checkpoint to `uid`, inside the batch's transaction; only forward."""
     values = {"last_uid": uid, "updated_at": utcnow()}
     if first_sync:
-        values["done"] = FolderCheckpoint.done + 1
+        values["done"] = FolderCheckpoint.done + count
     moved = (FolderCheckpoint.update(**values)
              .where((FolderCheckpoint.id == checkpoint.id)
                     & (FolderCheckpoint.uidvalidity == uidvalidity)
@@ -475,7 +470,7 @@ def _advance(checkpoint, uidvalidity, uid, first_sync):
         raise _Overtaken()
     checkpoint.last_uid = uid
     if first_sync:
-        checkpoint.done += 1
+        checkpoint.done += count
 
 
 def _delete(client, uids):

@@ -2,7 +2,7 @@
 import datetime
 import zoneinfo
 
-from peewee import DatabaseProxy, Model, PostgresqlDatabase
+from peewee import AutoField, DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect
 
 db = DatabaseProxy()
@@ -43,6 +43,47 @@ def open_database(url):
 
 def is_postgres():
     return isinstance(db.obj, PostgresqlDatabase)
+
+
+def write_transaction():
+    """A transaction that will write. On SQLite it takes the write lock at BEGIN (IMMEDIATE):
+    one that read first and then wants to write while another process wrote would fail at
+    once with "database is locked" instead of waiting its turn. Nested, it is a savepoint."""
+    if isinstance(db.obj, SqliteDatabase):
+        return db.atomic(lock_type="IMMEDIATE")
+    return db.atomic()
+
+
+def insert_rows(model, rows, returning=()):
+    """INSERT the rows (dicts of field name → value; the model's defaults for the rest) in
+    one statement — what `model.insert_many(rows).execute()` does, without a query node per
+    value: for wide rows in bulk (the mail poller stores batches of 50 messages of some 30
+    columns) peewee spends ten times longer building the query than the database running
+    it. Only for SQLite and PostgreSQL, which both quote names with double quotes.
+
+    With `returning` (fields), the inserted rows' values of those fields, as tuples in no
+    particular order (RETURNING: PostgreSQL, and SQLite from 3.35)."""
+    if not rows:
+        return []
+    fields = [f for f in model._meta.sorted_fields if not isinstance(f, AutoField)]
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    one_row = "(" + ", ".join([db.param] * len(fields)) + ")"
+    sql = (f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES '
+           + ", ".join([one_row] * len(rows)))
+    if returning:
+        sql += " RETURNING " + ", ".join(f'"{f.column_name}"' for f in returning)
+    params = []
+    for row in rows:
+        for field in fields:
+            if field.name in row:
+                value = row[field.name]
+            elif callable(field.default):
+                value = field.default()
+            else:
+                value = field.default
+            params.append(field.db_value(value))
+    cursor = db.execute_sql(sql, params)
+    return [tuple(row) for row in cursor.fetchall()] if returning else []
 
 
 def utcnow():

@@ -349,19 +349,24 @@ CRASH_POLLER = """
 import sys
 sys.path[:0] = [{root!r}]
 from app import create_app
-from mail import poller
+from mail import inbound, poller
 from mail.poller import poll_mailbox
 from models import db
 from models.inbound import Mailbox
 
 app = create_app({{"TESTING": True, "SECRET_KEY": "crash", "DATABASE_URL": sys.argv[1],
                   "HUEY_IMMEDIATE": True, "MAIL_DEFAULT_SENDER": "sales@example.com"}})
-# A line per message about to be filed, so the crash test can kill at a chosen point.
-filing = poller.file_message
-def file_message(*args, **kwargs):
+# A line per batch about to be stored and per message about to be filed, so the crash test
+# can kill at a chosen point of either step; small batches give storing many such points.
+poller.BATCH_SIZE = 5
+store_messages, file_stored = poller.store_messages, inbound.file_stored
+def storing(*args, **kwargs):
+    print("storing", flush=True)
+    return store_messages(*args, **kwargs)
+def filing(*args, **kwargs):
     print("filing", flush=True)
-    return filing(*args, **kwargs)
-poller.file_message = file_message
+    return file_stored(*args, **kwargs)
+poller.store_messages, inbound.file_stored = storing, filing
 
 with app.app_context(), db.connection_context():
     mailbox = Mailbox.get_by_id(int(sys.argv[2]))
@@ -386,10 +391,11 @@ def test_killed_poller_files_every_message_exactly_once(imap_server, customer, d
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
         assert process.stdout.readline().startswith(b"polling"), process.stderr.read()
         if runs <= 40:
-            # Kill while (or just after) the k-th message of this run is being filed: a point
-            # chosen by progress, not by the clock, so a slow or busy machine kills as often.
+            # Kill while (or just after) the k-th batch or message of this run is stored or
+            # filed: a point chosen by progress, not by the clock, so a slow or busy machine
+            # kills as often.
             read = [process.stdout.readline() for _ in range(rng.randint(1, 20))]
-            if all(line.startswith(b"filing") for line in read):
+            if all(line.startswith((b"storing", b"filing")) for line in read):
                 time.sleep(rng.uniform(0.0, 0.005))
                 process.send_signal(signal.SIGKILL)
                 kills += 1
@@ -397,13 +403,15 @@ def test_killed_poller_files_every_message_exactly_once(imap_server, customer, d
             read = []
         out, err = process.communicate(timeout=120)
         out = b"".join(read) + out
-        progress.append(counts()[0])
+        progress.append(counts())
         if process.returncode == 0:
             assert b"done" in out, err
-            if out.split(b"done", 1)[1].split()[0] == b"0" and counts()[0] == total:
+            if out.split(b"done", 1)[1].split()[0] == b"0" and counts() == (total,) * 3:
                 break
     assert kills >= 5
-    assert len(set(progress)) >= 3, progress    # killed at several points, not only at the start
+    # Killed at several points of both steps, not only at the start.
+    assert len({stored for stored, _, _ in progress}) >= 3, progress
+    assert len({filed for _, _, filed in progress}) >= 3, progress
     emails = list(Email.select(Email.message_id).where(Email.direction == "in"))
     assert len(emails) == total
     assert len({e.message_id for e in emails}) == total
