@@ -218,13 +218,16 @@ def file_stored(email_id, now=None):
     """Parse, match and file one pending message in its own transaction; the Email, or None
     when another poller filed it first."""
     now = now or utcnow()
-    raw = _raw_of(email_id)
-    parsed = parse_message(raw)         # outside the transaction: no lock held meanwhile
+    raw, received_at = (Email.select(Email.raw, Email.received_at)
+                        .where(Email.id == email_id).tuples().get())
+    parsed = parse_message(bytes(raw or b""))   # outside the transaction: no lock held
     try:
         with write_transaction():
             if not _claim(email_id):
                 return None
-            email = _without_raw(email_id)
+            # All a pending row holds besides its bytes; filing writes FILED_FIELDS only.
+            email = Email(id=email_id, direction="in", status="received",
+                          received_at=received_at)
             _file_parsed(email, parsed, now)
             return email
     except (OperationalError, InterfaceError):
@@ -249,14 +252,8 @@ def _claim(email_id):
             .execute()) == 1
 
 
-def _without_raw(email_id):
-    fields = [f for f in Email._meta.sorted_fields if f is not Email.raw]
-    return Email.select(*fields).where(Email.id == email_id).get()
-
-
 def _file_parsed(email, parsed, now):
     _fill(email, parsed)
-    EmailAttachment.delete().where(EmailAttachment.email == email).execute()
     _store_attachments(email, parsed)
     _route(email, parsed, now)
     email.save(only=[Email._meta.fields[name] for name in FILED_FIELDS])
@@ -269,8 +266,9 @@ def file_message(raw, mailbox, folder, uidvalidity, uid, now=None):
     with write_transaction():
         stored = store_messages([(uid, raw)], mailbox, folder, uidvalidity, now)
     email_id = stored.email_ids[0]
-    email = file_stored(email_id, now) if stored.new else None
-    email = email or _without_raw(email_id)
+    if stored.new:
+        file_stored(email_id, now)
+    email = Email.get_by_id(email_id)
     email.duplicate = not stored.new
     return email
 
@@ -279,6 +277,7 @@ def refile(email, now=None):
     """Read a stored message again and match it again ("try again"; after a sender is assigned)."""
     now = now or utcnow()
     with db.atomic():
+        EmailAttachment.delete().where(EmailAttachment.email == email).execute()
         _file_parsed(email, parse_message(bytes(_raw_of(email.id))), now)
     return email
 

@@ -40,6 +40,7 @@ STATUSES = {
 }
 # Where an inbound message ended up.
 INBOUND_STATES = {
+    "pending": _l("Stored, being filed"),   # the poller's first step (mail/inbound.py)
     "filed": _l("On the timeline"),
     "triage": _l("Waiting in the inbox"),
     "dismissed": _l("Dismissed"),
