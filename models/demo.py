@@ -12,6 +12,7 @@ import unicodedata
 from .accounts import Account, AccountDomain, clean_account, save_account, set_team_member
 from .contacts import Contact, clean_contact, save_contact
 from .db import db, to_utc, utcnow
+from .demo_mail import load_demo_mail
 from .tasks import create_task
 from .timeline import record_entry
 from .users import User
@@ -235,9 +236,10 @@ def load_demo(only_if_empty=False):
         entries = sum(_timeline(rng, index, account, users, contacts[account.id])
                       for index, account in enumerate(accounts))
         tasks = _tasks(rng, accounts, users, contacts, today)
+        mail = load_demo_mail(accounts, contacts)
     people = sum(len(c) for c in contacts.values())
     return (f"Demo data loaded: {len(users)} users, {len(accounts)} accounts, {people} contacts, "
-            f"{entries} timeline entries, {tasks} tasks. "
+            f"{entries} timeline entries, {tasks} tasks, {mail} received emails. "
             f"Log in as anna@example.com or admin@example.com with the password {DEMO_PASSWORD}.")
 
 

@@ -9,6 +9,7 @@ from models.accounts import (FREE_MAIL_DOMAINS, Account, AccountDomain, AccountT
                              accounts_going_quiet)
 from models.contacts import Contact, ContactEmail
 from models.db import utcnow
+from models.emails import Email, EmailAttachment
 from models.demo import DEMO_PASSWORD, load_demo
 from models.tasks import Task
 from models.timeline import TimelineEntry, TimelineParticipant
@@ -37,11 +38,14 @@ def snapshot():
 
 def test_the_summary_says_what_was_loaded(demo):
     summary = demo
+    written = TimelineEntry.select().where(TimelineEntry.author.is_null(False))
     assert "\n" not in summary
     assert summary.startswith(f"Demo data loaded: 7 users, {Account.select().count()} accounts, "
                               f"{Contact.select().count()} contacts, "
-                              f"{TimelineEntry.select().count()} timeline entries, "
-                              f"{Task.select().count()} tasks.")
+                              f"{written.count()} timeline entries, "
+                              f"{Task.select().count()} tasks, "
+                              f"{Email.select().where(Email.direction == 'in').count()} received "
+                              "emails.")
     assert DEMO_PASSWORD == "accountable-demo" and DEMO_PASSWORD in summary
 
 
@@ -101,7 +105,7 @@ def test_the_contacts(demo):
 
 def test_the_timelines(demo):
     now = utcnow()
-    entries = list(TimelineEntry.select())
+    entries = list(TimelineEntry.select().where(TimelineEntry.author.is_null(False)))
     assert len(entries) >= 150
     assert {e.kind for e in entries} == {"call", "meeting", "visit", "note"}
     assert min(e.occurred_at for e in entries) > now - datetime.timedelta(days=366)
@@ -112,6 +116,21 @@ def test_the_timelines(demo):
     assert TimelineParticipant.select().count() >= len(entries) // 2
     with_timeline = Account.select().where(Account.last_contact_at.is_null(False)).count()
     assert with_timeline >= 30
+
+
+def test_the_shared_mailbox_shows_every_way_mail_is_filed(demo, client):
+    received = list(Email.select().where(Email.direction == "in"))
+    states = {e.inbound_state for e in received}
+    assert {"filed", "triage", "auto_reply", "bounce"} <= states
+    assert {e.matched_by for e in received if e.inbound_state == "filed"} >= {"sender", "domain"}
+    assert all(e.raw and e.message_id.endswith("@demo.accountable.invalid") for e in received)
+    assert ContactEmail.select().where(ContactEmail.bouncing).count() == 1
+    assert EmailAttachment.select().where(EmailAttachment.filename == "PO-4471.pdf").exists()
+    kinds = {e.kind for e in TimelineEntry.select().where(TimelineEntry.author.is_null())}
+    assert kinds == {"email_in", "note"}     # the bounce is a note
+    login(client, User.by_email("anna@example.com"))
+    inbox = text_of(client.get("/inbox/"))
+    assert "Price list for a wedding in June?" in inbox and "Partnership proposal" in inbox
 
 
 def test_annas_day_is_interesting(demo, client):
