@@ -5,6 +5,7 @@ split off) and the top bar's count of messages waiting.
 """
 from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from mail.sanitize import email_body, split_text_quote
 from models.accounts import Account
@@ -150,7 +151,8 @@ def assign_messages():
     if filed and (values["add_contact"] or values["remember_sender"]):
         filed += refile_senders(emails)
     if filed:
-        flash(_("%(num)s message(s) filed on %(account)s.", num=filed, account=account.name),
+        flash(ngettext("%(num)s message filed on %(account)s.",
+                       "%(num)s messages filed on %(account)s.", filed, account=account.name),
               "success")
     else:
         flash(_("Someone else handled these messages already."), "warning")
@@ -178,7 +180,8 @@ def dismiss_messages():
         flash(_("Tick the messages to dismiss first."), "error")
     else:
         count = dismiss(emails)
-        flash(_("%(num)s message(s) dismissed. They are kept, not deleted.", num=count),
+        flash(ngettext("%(num)s message dismissed. It is kept, not deleted.",
+                       "%(num)s messages dismissed. They are kept, not deleted.", count),
               "success")
     return redirect(url_for("inbox.index"), 303)
 
