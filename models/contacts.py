@@ -204,14 +204,27 @@ def emails_by_contact(contacts):
     return result
 
 
+def bouncing_addresses(contacts):
+    """The addresses of these contacts that a mail server reported as not existing (a
+    permanent delivery failure, mail/inbound.py): shown, so nobody keeps writing to them."""
+    ids = [c.id for c in contacts]
+    if not ids:
+        return set()
+    return {email for (email,) in (ContactEmail.select(ContactEmail.email)
+                                   .where(ContactEmail.contact.in_(ids) & ContactEmail.bouncing)
+                                   .tuples())}
+
+
 def dmu_of(account):
     """The account's contacts grouped by DMU role, in DMU order; unassigned last."""
     groups = {role: [] for role in DMU_ROLES}
     groups[None] = []
     contacts = list(Contact.of_account(account))
     emails = emails_by_contact(contacts)
+    bouncing = bouncing_addresses(contacts)
     for contact in contacts:
         contact.email_list = emails[contact.id]
+        contact.bouncing = bouncing
         groups.setdefault(contact.dmu_role, []).append(contact)
     return [(role, members) for role, members in groups.items() if members]
 

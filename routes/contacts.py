@@ -3,8 +3,9 @@ from flask import Blueprint, abort, flash, g, request, url_for
 from flask_babel import gettext as _
 
 from models.accounts import Account
-from models.contacts import (CONSENT_SOURCES, DMU_ROLES, NO_ROLE, SORTS, Contact, clean_contact,
-                             contact_form, delete_contact, emails_by_contact, save_contact)
+from models.contacts import (CONSENT_SOURCES, DMU_ROLES, NO_ROLE, SORTS, Contact,
+                             bouncing_addresses, clean_contact, contact_form, delete_contact,
+                             emails_by_contact, save_contact)
 from models.db import StaleRecord
 from models.users import LANGUAGES, User
 from models.validation import Invalid
@@ -72,6 +73,7 @@ def show(contact_id):
     return page_or_fragment(
         "contacts/show.html", "contacts/_timeline.html",
         contact=contact, account=contact.account, emails=emails_by_contact([contact])[contact.id],
+        bouncing=bouncing_addresses([contact]),
         entries=entries,
         next_cursor=next_cursor, tasks=list(contact.open_tasks()),
         can_edit=contact.can_edit(g.user), languages=LANGUAGES,

@@ -473,3 +473,20 @@ def test_ids_beyond_the_database_range_are_404_not_a_database_error(auth, user, 
     older = auth.get(f"/contacts/{contact.id}/timeline/more?before=2026-01-01T00:00:00_{huge}",
                      headers=HX)
     assert older.status_code == 200
+
+
+def test_an_address_that_bounces_is_marked_on_the_contact_and_in_the_dmu(auth, account):
+    contact = make_contact(account, first_name="Ingrid", last_name="Hendriks",
+                           emails="ingrid@zuiderhuis.example, i.hendriks@zuiderhuis.example")
+    (ContactEmail.update(bouncing=True)
+     .where(ContactEmail.email == "ingrid@zuiderhuis.example").execute())
+
+    page = auth.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert re.search(r"ingrid@zuiderhuis\.example</a> <span class=\"chip bouncing\"", page)
+    assert not re.search(r"i\.hendriks@zuiderhuis\.example</a> <span class=\"chip bouncing\"",
+                         page)
+    dmu = auth.get(f"/accounts/{account.id}").get_data(as_text=True)
+    assert re.search(r"ingrid@zuiderhuis\.example <span class=\"chip bouncing\"", dmu)
+
+    ContactEmail.update(bouncing=False).execute()
+    assert "chip bouncing" not in auth.get(f"/contacts/{contact.id}").get_data(as_text=True)
