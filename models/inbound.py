@@ -8,7 +8,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from peewee import (BigIntegerField, BooleanField, CharField, DateTimeField, ForeignKeyField,
-                    IntegerField, TextField)
+                    IntegerField, TextField, fn)
 
 from .accounts import Account
 from .db import BaseModel, utcnow
@@ -82,6 +82,16 @@ class InboundCopy(BaseModel):
 
     class Meta:
         indexes = ((("mailbox", "folder", "uidvalidity", "uid"), True),)
+
+
+def pending_by_mailbox(mailbox_ids):
+    """(mailbox id, how many of its messages are stored and not yet filed) for these
+    mailboxes; the poller's second step files them (mail/inbound.py)."""
+    return (InboundCopy.select(InboundCopy.mailbox, fn.COUNT(fn.DISTINCT(InboundCopy.email)))
+            .join(Email)
+            .where(InboundCopy.mailbox.in_(mailbox_ids) & (Email.inbound_state == "pending"))
+            .group_by(InboundCopy.mailbox)
+            .tuples())
 
 
 class SenderRule(BaseModel):

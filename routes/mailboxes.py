@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from mail.poller import test_connection
 from models.db import utcnow
 from models.inbound import (SECURITY_LABELS, FolderCheckpoint, Mailbox, clean_mailbox,
-                            save_mailbox)
+                            pending_by_mailbox, save_mailbox)
 from models.validation import Invalid
 
 from .access import get_or_404, roles_required
@@ -129,11 +129,12 @@ def progress(mailbox_id):
 
 
 def _attach_progress(mailboxes, watch_from=None):
-    """Set `syncing` (folders in a first sync: folder, done, total) and `watching` on each
-    mailbox, with one query for the whole list."""
+    """Set `syncing` (folders in a first sync: folder, done, total), `filing` (messages
+    stored and not yet filed) and `watching` on each mailbox, with two queries for the list."""
     by_id = {m.id: m for m in mailboxes}
     for mailbox in mailboxes:
         mailbox.syncing = []
+        mailbox.filing = 0
         mailbox.watch_from = watch_from
     if by_id:
         rows = (FolderCheckpoint.select()
@@ -142,12 +143,14 @@ def _attach_progress(mailboxes, watch_from=None):
                 .order_by(FolderCheckpoint.folder))
         for row in rows:
             by_id[row.mailbox_id].syncing.append(row)
+        for mailbox_id, count in pending_by_mailbox(list(by_id)):
+            by_id[mailbox_id].filing = count
     now = utcnow()
     for mailbox in mailboxes:
         waiting = (watch_from is not None
                    and now < watch_from + datetime.timedelta(minutes=WATCH_MINUTES)
                    and (mailbox.last_poll_at is None or mailbox.last_poll_at < watch_from))
-        mailbox.watching = bool(mailbox.syncing) or waiting
+        mailbox.watching = bool(mailbox.syncing) or bool(mailbox.filing) or waiting
 
 
 def _timestamp(value):

@@ -152,3 +152,25 @@ def test_progress_polls_while_a_first_sync_runs_and_stops_with_286(client, admin
     Mailbox.update(last_poll_at=utcnow() + datetime.timedelta(seconds=1)).execute()
     assert client.get(f"/mailboxes/{mailbox.id}/progress?since={since}",
                       headers=HTMX).status_code == 286
+
+
+def test_progress_polls_while_stored_messages_are_being_filed(client, admin):
+    from models.emails import Email
+    from models.inbound import InboundCopy
+    login(client, admin)
+    mailbox = Mailbox.create(name="Sales", host="h.example.com", username="s", password="p",
+                             status="ok", last_poll_at=utcnow())
+    for uid in (1, 2):
+        email = Email.create(direction="in", status="received", message_id=f"m{uid}@x.example",
+                             raw=b"Subject: hi\r\n\r\nhello", inbound_state="pending")
+        InboundCopy.create(email=email, mailbox=mailbox, folder="INBOX", uidvalidity=1, uid=uid)
+
+    filing = client.get(f"/mailboxes/{mailbox.id}/progress", headers=HTMX)
+
+    assert filing.status_code == 200 and 'hx-trigger="every 2s"' in filing.get_data(as_text=True)
+    assert "2 messages stored, being filed on the timelines" in text_of(filing)
+    Email.update(inbound_state="triage").execute()
+
+    done = client.get(f"/mailboxes/{mailbox.id}/progress", headers=HTMX)
+
+    assert done.status_code == 286 and "being filed" not in text_of(done)
