@@ -5,16 +5,22 @@ encoded words split in the middle of a character, missing closing boundaries, id
 stray whitespace, dates in the future. `parse_message` reads what can be read and says in
 `error` why the rest could not; the caller keeps the raw bytes either way.
 
-Structure comes from the standard library (`email.parser.BytesParser`, `policy.default`);
-header text is decoded here, from the raw header values, because the library either raises
-on malformed headers or turns raw UTF-8 into replacement characters: 8-bit bytes are read
-as UTF-8, else cp1252; RFC 2047 words are joined per charset before decoding (a character
-split over two words survives), unknown charsets fall back the same way.
+Structure comes from the standard library (`email.parser.BytesParser`) with `_READING`, a
+compat32 policy that reads MIME parameters (types, filenames, charsets, boundaries) exactly as
+`policy.default` would, but builds no header objects for anything else; header text is
+decoded here, from the raw header values, because the library either raises on malformed
+headers or turns raw UTF-8 into replacement characters: 8-bit bytes are read as UTF-8, else
+cp1252; RFC 2047 words are joined per charset before decoding (a character split over two
+words survives), unknown charsets fall back the same way.
 
-Attachments larger than `MAX_ATTACHMENT_BYTES` are not decoded at all: `content=None`,
-`oversized=True`, their size estimated from the encoded text.
+Long base64 bodies are cut out of the bytes before the library splits them into lines and
+put back afterwards (it is slow at that); attachments larger than `MAX_ATTACHMENT_BYTES` are
+not put back nor decoded at all: `content=None`, `oversized=True`, their size estimated from
+the encoded text.
 
-TNEF (`winmail.dat`) is kept as an attachment with its type; it is not decoded.
+Outlook's TNEF (`winmail.dat`) is opened with tnefparse: the files inside become ordinary
+attachments and its body (plain text, else HTML, else RTF kept as `message.rtf`) counts when
+the message has no other. A winmail.dat that does not read cleanly stays as it came.
 The HTML body is returned raw: sanitising is the display's job.
 """
 import base64
@@ -24,14 +30,20 @@ import datetime
 import hashlib
 import html as html_lib
 import mimetypes
+import os
 import quopri
 import re
+import struct
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from email import policy
+from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
+
+import tnefparse
 
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 FUTURE_TOLERANCE = datetime.timedelta(days=1)
@@ -113,9 +125,10 @@ def parse_message(raw, max_attachment_bytes=MAX_ATTACHMENT_BYTES, now=None):
     raw = bytes(raw)
     parsed = ParsedMessage(content_hash=hashlib.sha256(raw).hexdigest(), size=len(raw))
     try:
-        skeleton, elided = _elide_oversized(raw, max_attachment_bytes)
-        message = BytesParser(policy=policy.default).parsebytes(skeleton)
+        skeleton, cut = _cut_base64_runs(raw)
+        message = BytesParser(policy=_READING).parsebytes(skeleton)
         del skeleton
+        elided = _put_back(message, raw, cut, max_attachment_bytes)
     except Exception as error:  # noqa: BLE001 — the raw bytes are kept; say why
         parsed.error = f"The message could not be read: {type(error).__name__}: {error}"
         return parsed
@@ -144,47 +157,133 @@ class _Options:
     elided: dict            # placeholder → decoded size of an oversized base64 body
 
 
+_CUT_FROM = 4000            # characters: shorter runs of base64 the parser may split itself
+_ELIDE_FROM = 10000         # characters: a shorter run is always put back, whatever the limit
 # A run of base64 lines starting at a line's beginning (one flat character class: a
 # repeated group would make the regex engine keep state per line).
-_BASE64_RUN = re.compile(rb"(?<=\n)[A-Za-z0-9+/=][A-Za-z0-9+/=\r\n]{10000,}")
+_BASE64_RUN = re.compile(rb"(?<=\n)[A-Za-z0-9+/=][A-Za-z0-9+/=\r\n]{%d,}" % _CUT_FROM)
 _ELIDED = "ACCOUNTABLE-OVERSIZED-PART-"
 
 
-def _elide_oversized(raw, limit):
-    """The message with every base64 body larger than `limit` replaced by a placeholder,
-    so the email module never holds (several copies of) it; {placeholder: decoded size}."""
-    if len(raw) <= limit:
-        return raw, {}
-    elided, pieces, position = {}, [], 0
+@dataclass
+class _Cut:
+    start: int              # the run is raw[start:end]: whole lines
+    end: int
+    size: int               # its decoded size, estimated
+
+
+def _cut_base64_runs(raw):
+    """The message with every long run of base64 lines replaced by a one-line placeholder,
+    so the email module never splits (nor holds) them; {placeholder: _Cut}.
+
+    A run is whole lines, none of them a header, a boundary or a line the parser reads
+    otherwise, so the placeholder line stands where the run stood for the parser: in the
+    same part, before the same boundary. (Empty lines inside a run only separate the
+    blocks of a delivery report, which then has fewer blocks without headers.)"""
+    cut, pieces, position = {}, [], 0
+    # A placeholder the message itself does not contain.
+    nonce = os.urandom(6).hex() + "-" if _ELIDED.encode() in raw else ""
     for run in _BASE64_RUN.finditer(raw):
         start, end = run.span()
-        line_ends = raw.count(b"\n", start, end) + raw.count(b"\r", start, end)
-        size = (end - start - line_ends) * 3 // 4
-        if size <= limit:
+        end = raw.rfind(b"\n", start, end) + 1
+        if end - start < _CUT_FROM:
             continue
-        key = f"{_ELIDED}{len(elided)}"
-        elided[key] = size
+        line_ends = raw.count(b"\n", start, end) + raw.count(b"\r", start, end)
+        key = f"{_ELIDED}{nonce}{len(cut)}-"
+        cut[key] = _Cut(start, end, (end - start - line_ends) * 3 // 4)
         pieces += [raw[position:start], key.encode() + b"\n"]
         position = end
-    if not elided:
+    if not cut:
         return raw, {}
     pieces.append(raw[position:])
-    return b"".join(pieces), elided
+    return b"".join(pieces), cut
+
+
+def _put_back(message, raw, cut, limit):
+    """Every cut run back where the parser put its placeholder (a payload, a preamble or an
+    epilogue), as it would have left the run itself, except runs larger than `limit`;
+    {placeholder: decoded size} of the ones left out."""
+    elided = {key: c.size for key, c in cut.items()
+              if c.size > limit and c.end - c.start > _ELIDE_FROM}
+    if len(elided) == len(cut):
+        return elided
+    for part in message.walk():
+        # _payload, not get_payload(): that one may re-decode 8-bit text on the way out.
+        if isinstance(part._payload, str) and _ELIDED in part._payload:
+            part.set_payload(_restored(part._payload, raw, cut, elided))
+        for attribute in ("preamble", "epilogue"):
+            text = getattr(part, attribute)
+            if text and _ELIDED in text:
+                setattr(part, attribute, _restored(text, raw, cut, elided))
+    return elided
+
+
+def _restored(text, raw, cut, elided):
+    for key, run in cut.items():
+        if key in elided or key not in text:
+            continue
+        lines = raw[run.start:run.end].decode("ascii")
+        if key + "\n" in text:
+            text = text.replace(key + "\n", lines, 1)
+        elif text.endswith(key):
+            # The parser gave the line end before a boundary to the boundary: so here.
+            text = text[:-len(key)] + lines[:-2 if lines.endswith("\r\n") else -1]
+    return text
 
 
 # ---------------------------------------------------------------------------------------
 # Headers
 
+# A MIME header value the header registry would read to the same type and parameters:
+# type/subtype; name=token; name="quoted" (no comments, RFC 2231 or 2047, escapes).
+_TYPE = r"[A-Za-z0-9][A-Za-z0-9.+_-]*"
+_PLAIN_MIME_VALUE = re.compile(
+    rf"{_TYPE}(?:/{_TYPE})?(?:[ \t]*;[ \t]*[A-Za-z0-9][A-Za-z0-9._-]*="
+    r"""(?:[A-Za-z0-9!#$%&+\-.^_`{|}~]+|"(?:[ !#-<>-\[\]-~]|=(?!\?))*"))*""")
+_MIME_HEADERS = {"content-type", "content-disposition", "content-transfer-encoding"}
+_LINE_BREAK = re.compile(r"\r|\n")
+
+
+class _ReadingPolicy(policy.Compat32):
+    """compat32, whose plain-string headers cost nothing, except where the email module
+    reads MIME parameters itself (get_content_type, get_filename, get_param, boundaries):
+    there it gets what policy.default would give it, so RFC 2231 and RFC 2047 parameters
+    decode the same. Plain values are the same either way and skip the header registry."""
+    message_factory = None          # set below, once _Part exists
+
+    def header_fetch_parse(self, name, value):
+        if name.lower() not in _MIME_HEADERS:
+            return super().header_fetch_parse(name, value)
+        value = _LINE_BREAK.sub("", value)
+        if _PLAIN_MIME_VALUE.fullmatch(value):
+            return value
+        return policy.default.header_fetch_parse(name, value)
+
+
+class _Part(Message):
+    """A message or MIME part whose raw headers are indexed by name once, when first read."""
+    _index = None
+
+    def raw_values(self, name):
+        """The raw (undecoded, unfolded) values of every header called `name`."""
+        if self._index is None:
+            self._index = {}
+            for key, value in self.raw_items():
+                if not isinstance(value, str):
+                    value = str(value)
+                unfolded = re.sub(r"\r?\n(?=[ \t])", "", value)
+                self._index.setdefault(key.lower(), []).append(
+                    unfolded.replace("\r", "").replace("\n", ""))
+        return self._index.get(name.lower(), [])
+
+
+_ReadingPolicy.message_factory = _Part
+_READING = _ReadingPolicy()
+
+
 def _raw_values(message, name):
     """The raw (undecoded, unfolded) values of every header called `name`."""
-    name = name.lower()
-    values = []
-    for key, value in message.raw_items():
-        if key.lower() == name:
-            if not isinstance(value, str):
-                value = str(value)
-            values.append(re.sub(r"\r?\n(?=[ \t])", "", value).replace("\r", "").replace("\n", ""))
-    return values
+    return message.raw_values(name)
 
 
 def _raw(message, name):
@@ -276,7 +375,8 @@ def _decode_word(encoding, text):
 
 def _printable(text):
     """No control characters (line breaks, NUL, escape) in a one-line value."""
-    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
+    if not text.isprintable():      # printable text has none: skip the look at each one
+        text = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in text)
     return " ".join(text.split())
 
 
@@ -333,6 +433,8 @@ def _date(value, now=None):
 def addresses(values):
     """[(name, address)] from raw header values: names decoded, addresses lower-case."""
     result = []
+    if not values:
+        return result
     try:
         pairs = getaddresses(values)
     except Exception:  # noqa: BLE001 — a pathological list: fall back to bare addresses
@@ -384,17 +486,27 @@ def _read_addresses(message, parsed, options):
 # ---------------------------------------------------------------------------------------
 # Bodies and attachments
 
+@dataclass
+class _Bodies:
+    """The bodies the walk over the parts finds: text and HTML parts, and winmail.dat's,
+    which count only when there is no other."""
+    texts: list = field(default_factory=list)
+    htmls: list = field(default_factory=list)
+    tnef: list = field(default_factory=list)       # _TnefBody
+
+
 def _read_body(message, parsed, options):
-    texts, htmls = [], []
-    counter = [0]
-    _walk(message, parsed, texts, htmls, options, counter, depth=0)
-    parsed.text = "\n".join(t for t in texts if t.strip()).strip("\n")
-    parsed.html = htmls[0] if htmls else ""
+    bodies = _Bodies()
+    _walk(message, parsed, bodies, options, [0], depth=0)
+    parsed.text = "\n".join(t for t in bodies.texts if t.strip()).strip("\n")
+    parsed.html = bodies.htmls[0] if bodies.htmls else ""
+    if not parsed.text.strip() and not parsed.html.strip() and bodies.tnef:
+        _use_tnef_body(bodies.tnef[0], parsed, options)
     if not parsed.text.strip() and parsed.html:
         parsed.text = html_to_text(parsed.html)
 
 
-def _walk(part, parsed, texts, htmls, options, counter, depth):
+def _walk(part, parsed, bodies, options, counter, depth):
     content_type = _content_type(part)
     if depth > 50:
         return
@@ -405,7 +517,7 @@ def _walk(part, parsed, texts, htmls, options, counter, depth):
         payload = part.get_payload()
         if isinstance(payload, list):
             for child in payload:
-                _walk(child, parsed, texts, htmls, options, counter, depth + 1)
+                _walk(child, parsed, bodies, options, counter, depth + 1)
         return
     if content_type == "message/rfc822" or (content_type.startswith("message/")
                                              and isinstance(part.get_payload(), list)):
@@ -418,11 +530,18 @@ def _walk(part, parsed, texts, htmls, options, counter, depth):
     if is_body_text:
         text = _part_text(part)
         if content_type == "text/plain":
-            texts.append(text)
+            bodies.texts.append(text)
         else:
-            htmls.append(text)
+            bodies.htmls.append(text)
         return
-    parsed.attachments.append(_attachment(part, content_type, filename, options, counter))
+    attachment = _attachment(part, content_type, filename, options, counter)
+    tnef = _read_tnef(attachment.content, counter) if _is_tnef(attachment) else None
+    if tnef is None or not tnef.intact:
+        parsed.attachments.append(attachment)
+    if tnef is not None:
+        parsed.attachments.extend(tnef.files)
+        if tnef.body.text.strip() or tnef.body.html.strip() or tnef.body.rtf:
+            bodies.tnef.append(tnef.body)
 
 
 def _content_type(part):
@@ -514,7 +633,10 @@ def _part_text(part):
         charset = part.get_content_charset()
     except Exception:  # noqa: BLE001
         charset = None
-    text = bytes_to_text(data, charset)
+    return _plain_lines(bytes_to_text(data, charset))
+
+
+def _plain_lines(text):
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
 
 
@@ -561,13 +683,205 @@ def _forwarded(part, counter):
         try:
             data = inner.as_bytes(policy=policy.compat32)
         except Exception:  # noqa: BLE001
-            data = inner.as_string(policy=policy.compat32).encode("utf-8", "surrogateescape")
+            data = inner.as_string(maxheaderlen=policy.compat32.max_line_length,
+                                   policy=policy.compat32).encode("utf-8", "surrogateescape")
     elif isinstance(payload, str):
         data = payload.encode("utf-8", "surrogateescape")
     name = safe_filename(filename, "message/rfc822", counter[0])
     if not name.lower().endswith(".eml"):
         name = safe_filename(name + ".eml")
     return ParsedAttachment(name, "message/rfc822", len(data), data)
+
+
+# ---------------------------------------------------------------------------------------
+# TNEF: Outlook's winmail.dat
+
+TNEF_TYPES = ("application/ms-tnef", "application/vnd.ms-tnef")
+MAPI_ATTACH_MIME_TAG = 0x370E       # MS-OXPROPS PidTagAttachMimeTag
+MAPI_ATTACH_CONTENT_ID = 0x3712     # PidTagAttachContentId
+MAPI_ATTACH_LONG_FILENAME = 0x3707  # PidTagAttachLongFilename
+
+
+@dataclass
+class _TnefBody:
+    text: str = ""
+    html: str = ""
+    rtf: bytes = b""        # compressed RTF (MS-OXRTFCP), its CRC checked
+
+
+@dataclass
+class _Tnef:
+    files: list             # ParsedAttachment
+    body: _TnefBody
+    intact: bool            # every checksum matched
+
+
+def _is_tnef(attachment):
+    return attachment.content is not None and (
+        attachment.content_type in TNEF_TYPES or attachment.filename.lower() == "winmail.dat")
+
+
+def _read_tnef(data, counter):
+    """The files and body inside a winmail.dat, or None when it cannot be read: no TNEF
+    signature, cut short, an RTF body that does not check out, nothing inside.
+
+    A checksum that does not match is no reason to give up when the stream is whole (as
+    for tnefparse, which only warns), but the caller then keeps winmail.dat too: a file in
+    it may be damaged."""
+    if not _tnef_is_whole(data):
+        return None
+    try:
+        tnef = tnefparse.TNEF(data, do_checksum=True)
+        files = [_tnef_file(attachment, counter) for attachment in tnef.attachments]
+        body = _TnefBody(text=_tnef_text(tnef.body, tnef.codepage),
+                         html=_tnef_text(tnef.htmlbody, None))
+        # tnefparse 1.4.0 hands out compressed RTF only through a property that logs a
+        # warning each time (without the compressed_rtf package): read the field.
+        if not (body.text.strip() or body.html.strip()) and tnef._rtfbody:
+            body.rtf = _checked_compressed_rtf(tnef._rtfbody)
+            if body.rtf is None:
+                return None
+    except Exception:  # noqa: BLE001 — a broken winmail.dat stays as it came
+        return None
+    if not files and not (body.text.strip() or body.html.strip() or body.rtf):
+        return None
+    return _Tnef(files, body, intact=all(obj.good_checksum for obj in tnef.objects))
+
+
+_TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"
+_TNEF_ATTRIBUTE = struct.Struct("<BII")     # level, id, length; then data and a checksum
+
+
+def _tnef_is_whole(data):
+    """Whether `data` is a TNEF stream whose attributes end exactly where it does (tnefparse
+    reads a stream cut short without a word)."""
+    if not data.startswith(_TNEF_SIGNATURE):
+        return False
+    position = len(_TNEF_SIGNATURE) + 2                 # and the legacy key
+    while position < len(data):
+        if position + _TNEF_ATTRIBUTE.size + 2 > len(data):
+            return False
+        _level, _id, length = _TNEF_ATTRIBUTE.unpack_from(data, position)
+        position += _TNEF_ATTRIBUTE.size + length + 2
+    return position == len(data)
+
+
+def _tnef_file(attachment, counter):
+    counter[0] += 1
+    # Else the short name, as bytes (tnefparse's `name` reads them as UTF-8 or raises).
+    name = _mapi_property(attachment, MAPI_ATTACH_LONG_FILENAME) or attachment._name
+    if isinstance(name, bytes):
+        name = bytes_to_text(name, attachment.codepage)
+    name = safe_filename(str(name).strip("\x00"), "application/octet-stream", counter[0])
+    content_type = str(_mapi_property(attachment, MAPI_ATTACH_MIME_TAG) or "")
+    content_type = content_type.strip("\x00").lower()
+    if hasattr(attachment, "embed"):
+        content_type = "application/ms-tnef"        # an attached Outlook item, itself TNEF
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.+\-_]*/[a-z0-9][a-z0-9.+\-_]*", content_type):
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    cid = _mapi_property(attachment, MAPI_ATTACH_CONTENT_ID)
+    cid = ("".join(str(cid).split()).strip("<>\x00") or None) if cid else None
+    # No size check: a file is smaller than the winmail.dat it came in, which was not
+    # larger than the limit (else it is not opened).
+    data = bytes(attachment.data or b"")
+    return ParsedAttachment(name, content_type, len(data), data, inline_cid=cid)
+
+
+def _mapi_property(attachment, tag):
+    # Only the properties asked for are decoded: any other may be broken, it does not matter.
+    return next((p.data for p in attachment.mapi_attrs if p.name == tag), None)
+
+
+def _tnef_text(value, charset):
+    if not value:
+        return ""
+    if isinstance(value, bytes):
+        value = bytes_to_text(value, charset)
+    return _plain_lines(str(value))
+
+
+def _use_tnef_body(body, parsed, options):
+    if body.text.strip():
+        parsed.text = body.text.strip("\n")
+    elif body.html.strip():
+        parsed.html = body.html
+    elif body.rtf:
+        # RTF is no text we show: it goes with the attachments, as Outlook wrote it.
+        size = _RTF_HEADER.unpack_from(body.rtf)[1]
+        if size > options.limit:        # compressed RTF can be far larger unpacked
+            parsed.attachments.append(ParsedAttachment(
+                "message.rtf", "application/rtf", size, None, oversized=True))
+        else:
+            rtf = _decompressed_rtf(body.rtf)
+            parsed.attachments.append(ParsedAttachment(
+                "message.rtf", "application/rtf", len(rtf), rtf))
+
+
+# Compressed RTF (MS-OXRTFCP): a 16-byte header, then LZ77 against a 4 KiB window that
+# starts out holding this text.
+_RTF_HEADER = struct.Struct("<IIII")     # size after this field, raw size, kind, CRC
+_RTF_COMPRESSED, _RTF_STORED = 0x75465A4C, 0x414C454D       # "LZFu", "MELA"
+_RTF_WINDOW_START = (
+    rb"{\rtf1\ansi\mac\deff0\deftab720{\fonttbl;}{\f0\fnil \froman \fswiss \fmodern "
+    rb"\fscript \fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\colortbl\red0"
+    rb"\green0\blue0" b"\r\n" rb"\par \pard\plain\f0\fs20\b\i\u\tab\tx")
+
+
+def _checked_compressed_rtf(data):
+    """`data` as a whole compressed RTF stream whose CRC matches, else None."""
+    if len(data) < _RTF_HEADER.size:
+        return None
+    size, _raw_size, kind, crc = _RTF_HEADER.unpack_from(data)
+    if size < 12 or kind not in (_RTF_COMPRESSED, _RTF_STORED):
+        return None
+    # tnefparse strips trailing NUL bytes off binary properties: the header says how many
+    # there were (a few at most; more and the stream was cut short).
+    if size + 4 > len(data) + 64:
+        return None
+    data = bytes(data[:size + 4]).ljust(size + 4, b"\x00")
+    if kind == _RTF_COMPRESSED and _rtf_crc(data[_RTF_HEADER.size:]) != crc:
+        return None
+    return data
+
+
+def _rtf_crc(data):
+    # MS-OXRTFCP's CRC-32 starts from 0 and is not inverted at the end; zlib's is both.
+    return zlib.crc32(data, 0xFFFFFFFF) ^ 0xFFFFFFFF
+
+
+def _decompressed_rtf(data):
+    """The RTF in a stream `_checked_compressed_rtf` accepted."""
+    _size, raw_size, kind, _crc = _RTF_HEADER.unpack_from(data)
+    stream = data[_RTF_HEADER.size:]
+    if kind == _RTF_STORED:
+        return stream[:raw_size]
+    window = bytearray(4096)
+    window[:len(_RTF_WINDOW_START)] = _RTF_WINDOW_START
+    write, position, out = len(_RTF_WINDOW_START), 0, bytearray()
+    while position < len(stream) and len(out) < raw_size:
+        control = stream[position]             # 8 flags: a reference, or a literal byte
+        position += 1
+        for bit in range(8):
+            if position >= len(stream):
+                break
+            if control >> bit & 1:              # a reference: 12-bit offset, 4-bit length
+                token = int.from_bytes(stream[position:position + 2], "big")
+                position += 2
+                offset, length = token >> 4, (token & 0xF) + 2
+                if offset == write:             # the end marker
+                    return bytes(out[:raw_size])
+                for i in range(length):        # byte by byte: it may copy its own output
+                    write = _rtf_put(window[(offset + i) % 4096], window, write, out)
+            else:
+                write = _rtf_put(stream[position], window, write, out)
+                position += 1
+    return bytes(out[:raw_size])
+
+
+def _rtf_put(byte, window, write, out):
+    out.append(byte)
+    window[write] = byte
+    return (write + 1) % len(window)
 
 
 class _TextFromHtml(HTMLParser):

@@ -5,6 +5,8 @@ import datetime
 import hashlib
 import os
 import tracemalloc
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
@@ -147,6 +149,104 @@ def test_tnef_is_kept_as_winmail_dat_not_decoded():
     assert (tnef.filename, tnef.content_type) == ("winmail.dat", "application/ms-tnef")
     assert tnef.content.startswith(b"\x78\x9f\x3e\x22")     # the TNEF signature
     assert tnef.size == len(tnef.content)
+
+
+def tnef_blob(name):
+    """The winmail.dat bytes in a corpus message."""
+    message = BytesParser(policy=policy.compat32).parsebytes(corpus(name))
+    [blob] = [part.get_payload(decode=True) for part in message.walk()
+              if part.get_content_type() == "application/ms-tnef"]
+    return blob
+
+
+def with_tnef(blob, text=None):
+    """A message with `blob` as its winmail.dat, after a text/plain part when `text`."""
+    body = f"--tn\r\nContent-Type: text/plain\r\n\r\n{text}\r\n" if text is not None else ""
+    return ("From: joris@janssen-metaal.be\r\nSubject: PO\r\n"
+            'Content-Type: multipart/mixed; boundary="tn"\r\n\r\n' + body
+            + "--tn\r\nContent-Type: application/ms-tnef; name=winmail.dat\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n").encode() \
+        + base64.encodebytes(blob) + b"--tn--\r\n"
+
+
+def test_tnef_files_become_attachments_and_its_text_the_body():
+    parsed = parse("tnef_files.eml")
+    assert parsed.error == ""
+    assert parsed.text == ("Beste Sales,\n\nIn de bijlage onze inkooporder 118 (totaal € 1.250)."
+                           "\n\nMet vriendelijke groet,\nJoris")
+    pdf, csv = parsed.attachments
+    # The long name was a Windows path: only its last part is kept.
+    assert (pdf.filename, pdf.content_type) == ("Inkooporder 118 – juni.pdf", "application/pdf")
+    assert pdf.content.startswith(b"%PDF-1.4\n") and pdf.content.endswith(b"%%EOF\n")
+    assert pdf.size == len(pdf.content) == 142
+    # No long name nor type in the TNEF: the short title, and the type from its extension.
+    assert (csv.filename, csv.content_type) == ("prijzen.csv", "text/csv")
+    assert csv.content == b"artikel;prijs\r\nbrood;2,50\r\ntaart;12,00\r\n"
+    assert not any(a.filename == "winmail.dat" for a in parsed.attachments)
+
+
+def test_tnef_body_gives_way_to_the_messages_own_text():
+    parsed = parse_message(with_tnef(tnef_blob("tnef_files.eml"), text="See the order."))
+    assert parsed.text == "See the order."
+    assert [a.filename for a in parsed.attachments] == ["Inkooporder 118 – juni.pdf",
+                                                        "prijzen.csv"]
+
+
+def test_tnef_html_body_when_it_has_no_text():
+    parsed = parse("tnef_html_only.eml")
+    assert parsed.html == ("<html><body><p>Graag 40 pallets, levering maandag.</p>"
+                           "<p>Grüße, Joris</p></body></html>")
+    assert parsed.text == "Graag 40 pallets, levering maandag.\n\nGrüße, Joris"
+    assert parsed.attachments == []
+
+
+def test_tnef_rtf_only_body_is_kept_as_an_rtf_attachment():
+    parsed = parse("tnef_rtf_only.eml")
+    assert (parsed.text, parsed.html) == ("", "")
+    [rtf] = parsed.attachments
+    assert (rtf.filename, rtf.content_type) == ("message.rtf", "application/rtf")
+    # Decompressed (MS-OXRTFCP's own example), not converted to text.
+    assert rtf.content == b"{\\rtf1\\ansi\\ansicpg1252\\pard hello world}\r\n"
+    assert rtf.size == len(rtf.content)
+    # Beside a text of the message's own the RTF body is not needed.
+    parsed = parse_message(with_tnef(tnef_blob("tnef_rtf_only.eml"), text="Delivery Monday."))
+    assert (parsed.text, parsed.attachments) == ("Delivery Monday.", [])
+
+
+def test_tnef_cut_short_is_kept_as_winmail_dat():
+    parsed = parse("tnef_truncated.eml")
+    assert parsed.error == ""
+    assert parsed.text == "Our purchase order is attached."
+    [tnef] = parsed.attachments
+    assert (tnef.filename, tnef.content_type) == ("winmail.dat", "application/ms-tnef")
+    assert tnef.content == tnef_blob("tnef_truncated.eml")
+
+
+@pytest.mark.parametrize("blob", [b"", b"not TNEF at all", b"\x78\x9f\x3e\x22\x01\x00",
+                                  b"\x78\x9f\x3e\x22\x01\x00" + b"\xff" * 40])
+def test_unreadable_tnef_is_kept_as_winmail_dat(blob):
+    parsed = parse_message(with_tnef(blob, text="Order attached."))
+    assert parsed.error == ""
+    assert parsed.text == "Order attached."
+    assert [(a.filename, a.content) for a in parsed.attachments] == [("winmail.dat", blob)]
+
+
+def test_tnef_with_a_bad_checksum_keeps_winmail_dat_beside_its_files():
+    blob = bytearray(tnef_blob("tnef_files.eml"))
+    csv_at = blob.index(b"artikel;prijs")
+    blob[csv_at] ^= 0x20                    # "Artikel": the CSV's checksum no longer matches
+    parsed = parse_message(with_tnef(bytes(blob)))
+    assert [a.filename for a in parsed.attachments] == ["winmail.dat",
+                                                        "Inkooporder 118 – juni.pdf",
+                                                        "prijzen.csv"]
+    assert parsed.attachments[0].content == bytes(blob)
+    assert parsed.attachments[2].content.startswith(b"Artikel;prijs")
+
+
+def test_tnef_larger_than_the_limit_is_not_opened():
+    blob = tnef_blob("tnef_files.eml")
+    [tnef] = parse_message(with_tnef(blob), max_attachment_bytes=len(blob) - 1).attachments
+    assert (tnef.filename, tnef.oversized, tnef.content) == ("winmail.dat", True, None)
 
 
 def test_inline_cid_image():

@@ -1,7 +1,10 @@
 """Property tests: the parser never raises, whatever bytes arrive, and what it returns keeps
 its promises (ids without < > or whitespace, lower-case addresses, no naive future date)."""
+import base64
 import datetime
 import hashlib
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -77,6 +80,45 @@ def test_damaged_corpus_messages_never_raise(path, data):
             raw[position] ^= data.draw(st.integers(1, 255))
     raw = bytes(raw)
     check(parse_message(raw, max_attachment_bytes=32), raw)
+
+
+def winmail_dat(name):
+    """The winmail.dat bytes in a corpus message."""
+    message = BytesParser(policy=policy.compat32).parsebytes(
+        (Path(__file__).parent / "mail_corpus" / name).read_bytes())
+    return next(part.get_payload(decode=True) for part in message.walk()
+                if part.get_content_type() == "application/ms-tnef")
+
+
+TNEF_BLOBS = [winmail_dat(name) for name in ("tnef_files.eml", "tnef_rtf_only.eml",
+                                             "tnef_html_only.eml")]
+
+
+@SETTINGS
+@given(st.sampled_from(TNEF_BLOBS), st.data())
+def test_damaged_winmail_dat_never_raises_nor_gets_lost(blob, data):
+    blob = bytearray(blob)
+    for _ in range(data.draw(st.integers(1, 6))):
+        position = data.draw(st.integers(0, len(blob)))
+        action = data.draw(st.sampled_from(["insert", "delete", "truncate", "flip"]))
+        if action == "insert":
+            blob[position:position] = data.draw(st.binary(min_size=1, max_size=8))
+        elif action == "delete":
+            del blob[position:position + data.draw(st.integers(1, 50))]
+        elif action == "truncate":
+            del blob[position:]
+        elif blob and position < len(blob):
+            blob[position] ^= data.draw(st.integers(1, 255))
+    raw = (b'From: a@b.nl\r\nContent-Type: multipart/mixed; boundary="tn"\r\n\r\n'
+           b"--tn\r\nContent-Type: application/ms-tnef; name=winmail.dat\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n"
+           + base64.encodebytes(bytes(blob)) + b"--tn--\r\n")
+    parsed = parse_message(raw)
+    check(parsed, raw)
+    assert parsed.error == ""
+    # Either winmail.dat stays as it came, or what was read from it is there.
+    kept = [a for a in parsed.attachments if a.filename == "winmail.dat"]
+    assert (kept and kept[0].content == bytes(blob)) or parsed.attachments or parsed.text
 
 
 @SETTINGS
