@@ -144,7 +144,8 @@ def test_forwarded_message_is_an_attachment_named_by_its_subject():
     assert parsed.references == [] and parsed.in_reply_to == ""
 
 
-def test_tnef_is_kept_as_winmail_dat_not_decoded():
+def test_a_tnef_too_short_to_read_is_kept_as_winmail_dat():
+    # winmail_tnef.eml's blob is cut off after a few attributes: nothing in it can be opened.
     [tnef] = parse("winmail_tnef.eml").attachments
     assert (tnef.filename, tnef.content_type) == ("winmail.dat", "application/ms-tnef")
     assert tnef.content.startswith(b"\x78\x9f\x3e\x22")     # the TNEF signature
