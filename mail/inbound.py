@@ -38,7 +38,7 @@ from peewee import InterfaceError, OperationalError, fn
 
 from models.accounts import Account
 from models.contacts import Contact, ContactEmail
-from models.db import db, insert_rows, utcnow, write_transaction
+from models.db import insert_rows, utcnow, write_transaction
 from models.emails import Email, EmailAttachment
 from models.inbound import InboundCopy
 from models.timeline import (CONTACT_KINDS, TimelineEntry, TimelineParticipant,
@@ -114,28 +114,12 @@ def store_messages(fetched, mailbox, folder, uidvalidity, now=None):
 
 def _key_of(raw):
     """(the key to store a message under, sha256 of its bytes) — from the header block only."""
+    from mail.parse import header_message_id
     content = hashlib.sha256(raw).hexdigest()
-    message_id = _message_id(raw)
+    message_id = header_message_id(raw)
     if not message_id:
         return f"{message_hash(raw)}@no-message-id.invalid", content
     return _short_id(message_id), content
-
-
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-_MESSAGE_ID = re.compile(rb"^message-id[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE)
-
-
-def _message_id(raw):
-    """The first Message-ID of the header block, its ids read as the full parser reads them
-    (mail/parse.py's message_ids) — found by a regex: the poller does this for every
-    message while it drains the mailbox, the full parse comes later."""
-    from mail.parse import message_ids
-    end = _HEADER_END.search(raw)
-    found = _MESSAGE_ID.search(raw, 0, end.start() if end else len(raw))
-    if found is None:
-        return ""
-    ids = message_ids(found.group(1).decode("utf-8", "replace"))
-    return ids[0] if ids else ""
 
 
 def _stored_rows(keys):
@@ -163,7 +147,9 @@ def _resolve(key, content, raw, known, new_rows):
         return key
     if same:
         return key
-    derived = f"{key}#{content[:8]}"
+    # Named by what makes the message itself (not its delivery headers), so a second
+    # delivery of this other message finds it under the same derived key.
+    derived = f"{key}#{message_hash(raw)[:8]}"
     if derived not in new_rows and derived not in known:
         known.update(_stored_rows({derived}))
     return derived
@@ -236,10 +222,12 @@ def file_stored(email_id, now=None):
         log.exception("Filing received message %s failed; kept raw", email_id)
         reason = f"{type(error).__name__}: {error}"
         with write_transaction():
-            (Email.update(inbound_state="unparsed", parse_error=_cut(reason, 2000),
-                          updated_at=utcnow())
-             .where((Email.id == email_id) & (Email.inbound_state == "pending"))
-             .execute())
+            kept = (Email.update(inbound_state="unparsed", parse_error=_cut(reason, 2000),
+                                 updated_at=utcnow())
+                    .where((Email.id == email_id) & (Email.inbound_state == "pending"))
+                    .execute())
+        if not kept:
+            return None         # another poller filed it meanwhile
         return Email.select(Email.id, Email.inbound_state).where(Email.id == email_id).get()
 
 
@@ -276,9 +264,10 @@ def file_message(raw, mailbox, folder, uidvalidity, uid, now=None):
 def refile(email, now=None):
     """Read a stored message again and match it again ("try again"; after a sender is assigned)."""
     now = now or utcnow()
-    with db.atomic():
+    parsed = parse_message(bytes(_raw_of(email.id)))    # before the write lock is taken
+    with write_transaction():
         EmailAttachment.delete().where(EmailAttachment.email == email).execute()
-        _file_parsed(email, parse_message(bytes(_raw_of(email.id))), now)
+        _file_parsed(email, parsed, now)
     return email
 
 

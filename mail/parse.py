@@ -39,7 +39,7 @@ import zlib
 from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 
@@ -279,6 +279,22 @@ class _Part(Message):
 
 _ReadingPolicy.message_factory = _Part
 _READING = _ReadingPolicy()
+
+
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
+def header_message_id(raw):
+    """The first Message-ID of `raw`, read exactly as `parse_message` reads it but from the
+    header block alone: the poller keys every message by it before the full parse."""
+    end = _BLANK_LINE.search(raw)
+    head = raw[:end.end()] if end else raw      # odd line ends: let the parser find the end
+    try:
+        headers = BytesHeaderParser(policy=_READING).parsebytes(head)
+        ids = message_ids(_raw(headers, "message-id"))
+    except Exception:  # noqa: BLE001 — unreadable: keyed by content instead
+        return ""
+    return ids[0] if ids else ""
 
 
 def _raw_values(message, name):

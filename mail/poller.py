@@ -58,6 +58,7 @@ TIMEOUT = 30              # seconds a silent server may hold the poller, per com
 BATCH_SIZE = 50           # messages per FETCH
 BATCH_BYTES = 16 * 1024 * 1024   # … and at most this many bytes (one larger message alone)
 SIZE_WINDOW = 500         # UIDs whose sizes are asked for at once
+STORE_ATTEMPTS = 3        # a batch that collided with another poller's is stored again
 POLL_SECONDS = 50         # after a good poll; the worker looks every minute
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -95,9 +96,9 @@ class FolderReport:
     def line(self):
         """One line in plain words, for the CLI and the logs."""
         parts = [f"{self.new} new"]
-        if self.new:
-            parts[0] += " (" + ", ".join(f"{count} {state}"
-                                         for state, count in sorted(self.states.items())) + ")"
+        if self.states:     # also messages an earlier run stored and this one filed
+            parts[0] += " (" + ", ".join(
+                f"{count} {state}" for state, count in sorted(self.states.items())) + ")"
         parts.append(f"{self.duplicates} duplicate{'s' if self.duplicates != 1 else ''}")
         if self.resync:
             parts.append("resynchronised: UIDVALIDITY changed")
@@ -286,7 +287,9 @@ def poll_all(now=None, due_only=True, config=None):
         mailboxes = due_mailboxes(now)
     else:
         mailboxes = list(Mailbox.select().where(Mailbox.active).order_by(Mailbox.id))
-    return [poll_mailbox(mailbox, now) for mailbox in mailboxes]
+    reports = [poll_mailbox(mailbox, now) for mailbox in mailboxes]
+    file_pending(now)   # what a killed run left, also when no mailbox is due or active
+    return reports
 
 
 def poll_mailbox(mailbox, now=None):
@@ -437,14 +440,20 @@ def _fetch_batches(client, uids):
 def _store_batch(mailbox, folder, uidvalidity, checkpoint, batch, messages, first_sync, report,
                  now):
     """Store one fetched batch with the checkpoint moved past it, in one transaction."""
-    try:
-        with write_transaction():
-            stored = store_messages(messages, mailbox, folder, uidvalidity, now)
-            _advance(checkpoint, uidvalidity, batch[-1], first_sync, len(batch))
-    except IntegrityError:
-        if _overtaken(checkpoint, uidvalidity, batch[-1]):
-            raise _Overtaken() from None
-        raise
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            with write_transaction():
+                stored = store_messages(messages, mailbox, folder, uidvalidity, now)
+                _advance(checkpoint, uidvalidity, batch[-1], first_sync, len(batch))
+            break
+        except IntegrityError:
+            if _overtaken(checkpoint, uidvalidity, batch[-1]):
+                raise _Overtaken() from None
+            # Another mailbox's poller stored one of these messages after we looked (on
+            # PostgreSQL both transactions run at once): the next attempt sees its row and
+            # records a copy instead.
+            if attempt == STORE_ATTEMPTS:
+                raise
     report.new += stored.new
     report.duplicates += stored.duplicates
 

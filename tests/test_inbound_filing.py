@@ -108,10 +108,32 @@ def test_the_same_message_id_on_other_content_is_another_message(mailbox, custom
     second = file(other, mailbox, 2)
 
     assert not second.duplicate and second.id != first.id
-    digest = parse.parse_message(other).content_hash
-    assert second.message_id == f"m1@devries.example#{digest[:8]}"
+    assert second.message_id == f"m1@devries.example#{message_hash(other)[:8]}"
     assert file(other, mailbox, 3).id == second.id       # and that one is deduplicated too
+    # … also when it arrives a second time through another relay (other delivery headers).
+    assert file(b"Received: from another relay\r\n" + other, mailbox, 4).id == second.id
     assert Email.select().count() == 2 and len(entries()) == 2
+
+
+@pytest.mark.parametrize("raw_id", [b"bestelling-caf\xc3\xa9@devries.example",
+                                    b"bestelling-caf\xe9@devries.example"])
+def test_an_8bit_message_id_is_stored_as_the_parser_reads_it_and_threads(mailbox, customer,
+                                                                          raw_id):
+    """The poller keys a message before parsing it; that key must be the id a reply's
+    In-Reply-To is compared with after parsing, whatever bytes the id holds."""
+    original = raw_message(message_id="placeholder@x").replace(b"placeholder@x", raw_id)
+    first = file(original, mailbox, 1)
+    assert first.message_id == parse.parse_message(original).message_id
+    other_sender = make_contact(make_account(customer[0].owner, "Other Ltd"),
+                                emails="someone@other.example")
+    reply = raw_message(message_id="reply-1@other.example", sender="someone@other.example",
+                        headers="In-Reply-To: <" + raw_id.decode("latin-1") + ">\r\n")
+    reply = reply.replace(raw_id.decode("latin-1").encode("utf-8"), raw_id)
+
+    second = file(reply, mailbox, 2)
+
+    assert second.matched_by == "thread" and second.account_id == customer[0].id
+    assert other_sender.account_id != customer[0].id
 
 
 def test_without_message_id_the_content_is_the_key(mailbox, customer):

@@ -452,3 +452,53 @@ def test_two_pollers_at_once_file_every_message_once(imap_server, customer, data
     report = poll_mailbox(mailbox)       # whatever a stopped poller left, this one finishes
     assert filed + report.new == total
     assert counts() == (total, total, total)
+
+
+def test_two_mailboxes_storing_one_message_at_the_same_moment(app, monkeypatch):
+    """The same message reaches two monitored mailboxes and both pollers store it at once: on
+    PostgreSQL the second waits on the first's unique key, fails when it commits, and stores
+    the batch again as a copy; SQLite's write lock makes them take turns."""
+    import threading
+
+    from mail import poller as poller_module
+    from mail.poller import FolderReport
+    from models.db import db
+    raw = (b"From: a@x.example\r\nTo: sales@example.com\r\nSubject: hi\r\n"
+           b"Message-ID: <both@x.example>\r\n\r\nbody\r\n")
+    mailboxes = [Mailbox.create(name=name, host="h.example", username=name)
+                 for name in ("one", "two")]
+    checkpoints = {m.id: FolderCheckpoint.create(mailbox=m, folder="INBOX", uidvalidity=1,
+                                                 last_uid=0) for m in mailboxes}
+    first_stored, carry_on, errors = threading.Event(), threading.Event(), {}
+    store_messages = poller_module.store_messages
+
+    def held_open(*args, **kwargs):     # the first poller waits, its transaction still open
+        stored = store_messages(*args, **kwargs)
+        if threading.current_thread().name == "first":
+            first_stored.set()
+            carry_on.wait(30)
+        return stored
+    monkeypatch.setattr(poller_module, "store_messages", held_open)
+
+    def store(mailbox):
+        try:
+            with app.app_context(), db.connection_context():
+                poller_module._store_batch(mailbox, "INBOX", 1, checkpoints[mailbox.id], [1],
+                                           [(1, raw)], False, FolderReport("INBOX"), None)
+        except Exception as error:  # noqa: BLE001 — reported by the assertion below
+            errors[threading.current_thread().name] = repr(error)
+
+    first = threading.Thread(target=store, args=(mailboxes[0],), name="first")
+    first.start()
+    assert first_stored.wait(30)
+    second = threading.Thread(target=store, args=(mailboxes[1],), name="second")
+    second.start()
+    second.join(1)                      # blocked behind the first one
+    carry_on.set()
+    first.join(30)
+    second.join(30)
+
+    assert errors == {}
+    assert Email.select().where(Email.direction == "in").count() == 1
+    assert sorted(c.mailbox_id for c in InboundCopy.select()) == sorted(m.id for m in mailboxes)
+    assert [c.last_uid for c in FolderCheckpoint.select()] == [1, 1]
