@@ -253,7 +253,7 @@ def write(result):
         "",
         f"- Poller CPU time: {result['poll_cpu']:.1f} s of {result['poll_seconds']:.1f} s "
         "wall (the rest: waiting for the server and the database).",
-        f"- States: " + ", ".join(f"{v:,} {k}" for k, v in sorted(result["states"].items()))
+        "- States: " + ", ".join(f"{v:,} {k}" for k, v in sorted(result["states"].items()))
         + f"; {result['stored']:,} emails stored.",
         f"- Peak resident memory of the process: {result['rss_before'] / 1024:.0f} MB before "
         f"the poller, {result['rss_after'] / 1024:.0f} MB after it.",
