@@ -89,8 +89,28 @@ def _register_mail(queue):
 
 
 def run_worker(workers=2):
-    """Run the consumer in the foreground; it logs what it runs to stderr."""
+    """Run the consumer in the foreground, IMAP IDLE beside it; it logs what it runs to
+    stderr."""
     import logging
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
-    consumer.run()
+    idle = start_idle(_app)
+    try:
+        consumer.run()
+    finally:
+        if idle is not None:
+            idle.stop()
+
+
+def start_idle(app):
+    """Watch the active mailboxes with IMAP IDLE (mail/idle.py) in daemon threads: new mail
+    queues a poll of its mailbox at once instead of waiting for the minute. The running
+    supervisor; None when IMAP_IDLE is off (instance/config.py)."""
+    if not app.config.get("IMAP_IDLE", True):
+        return None
+    from mail.idle import IdleSupervisor
+    return IdleSupervisor(app, on_new_mail=_queue_poll).start()
+
+
+def _queue_poll(mailbox_id):
+    huey.poll_mailbox(mailbox_id)
