@@ -18,7 +18,7 @@ CONFIG_KEYS = {
     "MAIL_SERVER": str, "MAIL_PORT": int, "MAIL_USERNAME": str, "MAIL_PASSWORD": str,
     "MAIL_USE_TLS": "bool", "MAIL_USE_SSL": "bool", "MAIL_DEFAULT_SENDER": str,
     "IMAP_HOST": str, "IMAP_PORT": int, "IMAP_USERNAME": str, "IMAP_PASSWORD": str,
-    "IMAP_SSL": "bool", "IMAP_FOLDER": str, "REDIS_URL": str,
+    "IMAP_SSL": "bool", "IMAP_FOLDER": str, "IMAP_IDLE": "bool", "REDIS_URL": str,
     "MAIL_REPLY_TO": str, "MAIL_PLUS_ADDRESSING": "bool", "MAIL_MESSAGE_ID_DOMAIN": str,
     "QUOTE_LINK_DAYS": int,
     "SESSION_IDLE_MINUTES": int, "DEFAULT_TIMEZONE": str, "HUEY_IMMEDIATE": "bool",
