@@ -105,7 +105,7 @@ def run_worker(workers=2):
 def start_idle(app):
     """Watch the active mailboxes with IMAP IDLE (mail/idle.py) in daemon threads: new mail
     queues a poll of its mailbox at once instead of waiting for the minute. The running
-    supervisor; None when IMAP_IDLE is off (instance/config.py)."""
+    supervisor; None when the IMAP_IDLE setting is off."""
     if not app.config.get("IMAP_IDLE", True):
         return None
     from mail.idle import IdleSupervisor
