@@ -38,7 +38,7 @@ from peewee import InterfaceError, OperationalError, fn
 
 from models.accounts import Account
 from models.contacts import Contact, ContactEmail
-from models.db import insert_rows, utcnow, write_transaction
+from models.db import can_return_rows, insert_rows, utcnow, write_transaction
 from models.emails import Email, EmailAttachment
 from models.inbound import InboundCopy
 from models.timeline import (CONTACT_KINDS, TimelineEntry, TimelineParticipant,
@@ -103,10 +103,13 @@ def store_messages(fetched, mailbox, folder, uidvalidity, now=None):
                                  received_at=now, created_at=now, updated_at=now)
             result.new += 1
         copies.append((uid, key))
-    if new_rows:
+    if new_rows and can_return_rows():
         inserted = insert_rows(Email, list(new_rows.values()),
                                returning=(Email.id, Email.message_id, Email.content_hash))
         known.update({key: (email_id, content) for email_id, key, content in inserted})
+    elif new_rows:
+        insert_rows(Email, list(new_rows.values()))
+        known.update(_stored_rows(set(new_rows)))
     _record_copies(copies, known, mailbox, folder, uidvalidity)
     result.email_ids = [known[key][0] for _, key in copies]
     return result

@@ -54,6 +54,14 @@ def write_transaction():
     return db.atomic()
 
 
+def can_return_rows():
+    """Whether INSERT … RETURNING works: PostgreSQL always, SQLite from 3.35 (2021)."""
+    if isinstance(db.obj, SqliteDatabase):
+        import sqlite3
+        return sqlite3.sqlite_version_info >= (3, 35)
+    return True
+
+
 def insert_rows(model, rows, returning=()):
     """INSERT the rows (dicts of field name → value; the model's defaults for the rest) in
     one statement — what `model.insert_many(rows).execute()` does, without a query node per
@@ -62,7 +70,7 @@ def insert_rows(model, rows, returning=()):
     it. Only for SQLite and PostgreSQL, which both quote names with double quotes.
 
     With `returning` (fields), the inserted rows' values of those fields, as tuples in no
-    particular order (RETURNING: PostgreSQL, and SQLite from 3.35)."""
+    particular order (only where `can_return_rows()`)."""
     if not rows:
         return []
     fields = [f for f in model._meta.sorted_fields if not isinstance(f, AutoField)]

@@ -267,3 +267,15 @@ def test_nothing_stays_when_the_callers_transaction_rolls_back(mailbox, customer
 
     assert Email.select().count() == 0 and InboundCopy.select().count() == 0
     assert entries() == []
+
+
+def test_storing_works_where_insert_cannot_return_rows(mailbox, customer, monkeypatch):
+    """SQLite before 3.35 has no RETURNING: the new rows' ids are read back instead."""
+    import mail.inbound
+    monkeypatch.setattr(mail.inbound, "can_return_rows", lambda: False)
+    first = file(raw_message(), mailbox, 1)
+    again = file(raw_message(), mailbox, 2, folder="Sales")
+
+    assert not first.duplicate and first.inbound_state == "filed"
+    assert again.duplicate and again.id == first.id
+    assert InboundCopy.select().where(InboundCopy.email == first.id).count() == 2
