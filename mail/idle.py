@@ -48,7 +48,7 @@ from imapclient import IMAPClient
 from models.db import db
 from models.inbound import Mailbox
 
-from .poller import TIMEOUT, FolderMissing, describe
+from .poller import TIMEOUT, FolderMissing, close, describe
 
 log = logging.getLogger(__name__)
 
@@ -237,12 +237,9 @@ class FolderWatcher:
             client.socket().settimeout(2)
             if in_idle:
                 client.idle_done()
-            client.logout()
-        except Exception:  # noqa: BLE001 — it is going away either way
-            try:
-                client.shutdown()
-            except Exception:  # noqa: BLE001
-                pass
+        except Exception:  # noqa: BLE001 — close() below drops it if it must
+            pass
+        close(client)
 
     # --- one session ------------------------------------------------------------------
 

@@ -150,12 +150,13 @@ def connect(host, port, security, username, password, timeout=TIMEOUT):
             client.starttls(context)
         client.login(username, password)
     except BaseException:
-        _close(client)
+        close(client)
         raise
     return client
 
 
-def _close(client):
+def close(client):
+    """Sign out; when the server does not answer, just drop the connection."""
     try:
         client.logout()
     except Exception:  # noqa: BLE001 — it is going away either way
@@ -229,7 +230,7 @@ def test_connection(host, port, security, username, password, folder="INBOX"):
         return False, describe(error, host, port)
     finally:
         if client is not None:
-            _close(client)
+            close(client)
     return True, str(_l("Connected and signed in. %(folders)s.", folders="; ".join(
         str(_l('"%(folder)s" has %(count)s messages', folder=name, count=count))
         for name, count in counts)))
@@ -319,7 +320,7 @@ def poll_mailbox(mailbox, now=None):
             log.exception("Polling mailbox %s failed", mailbox.name)
     finally:
         if client is not None:
-            _close(client)
+            close(client)
     if not report.ok:
         # What was stored before the connection failed is filed all the same.
         leftover = file_pending(now)
