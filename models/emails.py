@@ -159,6 +159,12 @@ class Email(BaseModel):
         return self.direction == "out" and self.status in RESENDABLE
 
     @classmethod
+    def without_raw(cls):
+        """Every column but the raw bytes: pages and lists never need them, and they can be
+        megabytes a message."""
+        return [f for f in cls._meta.sorted_fields if f is not cls.raw]
+
+    @classmethod
     def outgoing(cls, status=None):
         """Outgoing mail, newest first, author and account loaded; `status` narrows it."""
         query = (cls.select(cls, User, Account)
@@ -199,19 +205,30 @@ def attach_emails(entries):
     wanted = {e.id: e for e in entries if e.kind in ("email_in", "email_out")}
     if not wanted:
         return
-    emails = list(Email.select(*[f for f in Email._meta.sorted_fields if f.name != "raw"],
-                               Quote)
-                  .join(Quote, join_type="LEFT OUTER JOIN", on=(Email.quote == Quote.id))
+    emails = list(with_quote()
                   .where(Email.timeline_entry.in_(list(wanted)))
                   .order_by(Email.id))
     for email in emails:
-        email.files = []
         wanted[email.timeline_entry_id].email = email
+    attach_files(emails)
+
+
+def with_quote():
+    """Messages without their raw bytes, each with its quote (if any) in the same query."""
+    return (Email.select(*Email.without_raw(), Quote)
+            .join(Quote, join_type="LEFT OUTER JOIN", on=(Email.quote == Quote.id)))
+
+
+def attach_files(emails):
+    """Set `email.files` on each: its attachments without their bytes, in one query."""
     by_id = {e.id: e for e in emails}
-    if by_id:
-        for file in (EmailAttachment
-                     .select(EmailAttachment.id, EmailAttachment.email, EmailAttachment.filename,
-                             EmailAttachment.content_type, EmailAttachment.size)
-                     .where(EmailAttachment.email.in_(list(by_id)))
-                     .order_by(EmailAttachment.id)):
-            by_id[file.email_id].files.append(file)
+    for email in emails:
+        email.files = []
+    if not by_id:
+        return
+    for file in (EmailAttachment
+                 .select(EmailAttachment.id, EmailAttachment.email, EmailAttachment.filename,
+                         EmailAttachment.content_type, EmailAttachment.size)
+                 .where(EmailAttachment.email.in_(list(by_id)))
+                 .order_by(EmailAttachment.id)):
+        by_id[file.email_id].files.append(file)

@@ -17,7 +17,7 @@ from peewee import fn
 from .accounts import FREE_MAIL_DOMAINS, Account
 from .contacts import Contact, ContactEmail, clean_contact, save_contact
 from .db import db, utcnow
-from .emails import Email
+from .emails import Email, attach_files, with_quote
 from .inbound import SenderRule
 from .timeline import record_entry
 from .validation import Invalid
@@ -26,16 +26,25 @@ WAITING = ("triage", "unparsed")
 SUMMARY_LENGTH = 500
 
 
-def listed_fields():
-    """Every column of Email but the raw bytes: a list never needs them."""
-    return [f for f in Email._meta.sorted_fields if f.name != "raw"]
-
-
 def waiting():
     """Inbound mail waiting for a person, newest first (not yet paged)."""
-    return (Email.select(*listed_fields())
+    return (Email.select(*Email.without_raw())
             .where((Email.direction == "in") & Email.inbound_state.in_(WAITING))
             .order_by(Email.received_at.desc(nulls="last"), Email.id.desc()))
+
+
+def received(email_id):
+    """One message with its quote and attachments (not their bytes), for its page; or None."""
+    email = with_quote().where(Email.id == email_id).first()
+    if email is not None:
+        attach_files([email])
+    return email
+
+
+def chosen(ids):
+    """The received messages among `ids` (a form's ticked rows)."""
+    return list(Email.select(*Email.without_raw())
+                .where(Email.id.in_(ids or [0]) & (Email.direction == "in")))
 
 
 def waiting_count():

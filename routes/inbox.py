@@ -9,15 +9,15 @@ from flask_babel import ngettext
 
 from mail.sanitize import email_body, split_text_quote
 from models.accounts import Account
-from models.emails import INBOUND_STATES, Email, EmailAttachment
-from models.inbox import (WAITING, assign, clean_assignment, dismiss, listed_fields,
+from models.emails import INBOUND_STATES, Email
+from models.inbox import (WAITING, assign, chosen, clean_assignment, dismiss, received,
                           sender_address, sender_name, triage_reasons, waiting, waiting_count)
-from models.quotes import Quote, accept, decline
+from models.quotes import accept, decline
 from models.timeline import TimelineEntry, attach_participants
 from models.validation import Invalid
 
 from . import CONTENT_SECURITY_POLICY
-from .access import find, get_or_404
+from .access import MAX_ID, find, get_or_404
 from .rendering import fragment, page_or_fragment, wants_fragment
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -93,19 +93,9 @@ def show(email_id):
 
 
 def _email(email_id):
-    email = find(Email, email_id) if isinstance(email_id, int) else None
+    email = received(email_id) if isinstance(email_id, int) and 0 < email_id <= MAX_ID else None
     if email is None:
         abort(404)
-    email = (Email.select(*listed_fields(), Quote)
-             .join(Quote, join_type="LEFT OUTER JOIN", on=(Email.quote == Quote.id))
-             .where(Email.id == email_id)
-             .get())
-    email.files = list(EmailAttachment
-                       .select(EmailAttachment.id, EmailAttachment.email,
-                               EmailAttachment.filename, EmailAttachment.content_type,
-                               EmailAttachment.size)
-                       .where(EmailAttachment.email == email)
-                       .order_by(EmailAttachment.id))
     return email
 
 
@@ -123,9 +113,7 @@ def _message_context(email, show_images=False, errors=None, form=None):
 def _chosen_emails(form):
     """The messages a form names: `only` (one row's own button) or the ticked `ids`."""
     raw = [form["only"]] if form.get("only") else form.getlist("ids")
-    ids = sorted({int(i) for i in raw if i.isdigit() and len(i) < 11})[:MAX_BULK]
-    return list(Email.select(*listed_fields())
-                .where(Email.id.in_(ids or [0]) & (Email.direction == "in")))
+    return chosen(sorted({int(i) for i in raw if i.isdigit() and len(i) < 11})[:MAX_BULK])
 
 
 @bp.post("/assign")
@@ -222,8 +210,10 @@ def quote_answer(email_id, answer):
             raise Invalid({"status": _("This quote has already been answered or was not "
                                        "sent.")})
         if answer == "accepted":
-            name = (email.contact.name if email.contact_id else "") or sender_name(Email.get_by_id(email.id)) \
-                or sender_address(email) or _("the customer")
+            # The sender's name may be only in the raw message: read it with its bytes.
+            name = ((email.contact.name if email.contact_id else "")
+                    or sender_name(Email.get_by_id(email.id)) or sender_address(email)
+                    or _("the customer"))
             accept(quote, name=name[:120], purchase_order="")
             note = _("Quote %(number)s marked accepted.", number=quote.display_number)
         else:

@@ -4,8 +4,7 @@ from flask_babel import gettext as _
 
 from models.emails import Email
 from models.validation import Invalid
-from models.inbox import (WAITING, assign, clean_assignment, listed_fields, triage_reasons,
-                          waiting)
+from models.inbox import WAITING, assign, clean_assignment, triage_reasons, waiting
 
 from . import (ID, ApiError, bp, cursor_arg, encode_cursor, found, is_id, iso_datetime,
                page_response, page_size, read_body)
@@ -17,7 +16,7 @@ ASSIGN_FIELDS = {"account_id": "int", "add_contact": "bool", "remember_sender": 
 def list_inbox():
     """Waiting messages, newest first (by id: later stored, later received)."""
     after = cursor_arg(is_id)
-    query = (Email.select(*listed_fields())
+    query = (Email.select(*Email.without_raw())
              .where(Email.id.in_(waiting().select(Email.id))))
     if after is not None:
         query = query.where(Email.id < after)
