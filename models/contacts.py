@@ -190,29 +190,23 @@ class ContactEmail(BaseModel):
         indexes = ((("contact", "email"), True),)
 
 
-def emails_by_contact(contacts):
-    """{contact_id: [addresses]} for a page of contacts, in one query."""
+def emails_by_contact(contacts, bouncing=None):
+    """{contact_id: [addresses]} for a page of contacts, in one query. Given a set as
+    `bouncing`, the same query adds to it the addresses a mail server reported as not
+    existing (a permanent delivery failure, mail/inbound.py), to be shown as such."""
     ids = [c.id for c in contacts]
     result = {i: [] for i in ids}
     if ids:
-        rows = (ContactEmail.select(ContactEmail.contact, ContactEmail.email)
+        rows = (ContactEmail.select(ContactEmail.contact, ContactEmail.email,
+                                    ContactEmail.bouncing)
                 .where(ContactEmail.contact.in_(ids))
                 .order_by(ContactEmail.position)
                 .tuples())
-        for contact_id, email in rows:
+        for contact_id, email, bounces in rows:
             result[contact_id].append(email)
+            if bounces and bouncing is not None:
+                bouncing.add(email)
     return result
-
-
-def bouncing_addresses(contacts):
-    """The addresses of these contacts that a mail server reported as not existing (a
-    permanent delivery failure, mail/inbound.py): shown, so nobody keeps writing to them."""
-    ids = [c.id for c in contacts]
-    if not ids:
-        return set()
-    return {email for (email,) in (ContactEmail.select(ContactEmail.email)
-                                   .where(ContactEmail.contact.in_(ids) & ContactEmail.bouncing)
-                                   .tuples())}
 
 
 def dmu_of(account):
@@ -220,8 +214,8 @@ def dmu_of(account):
     groups = {role: [] for role in DMU_ROLES}
     groups[None] = []
     contacts = list(Contact.of_account(account))
-    emails = emails_by_contact(contacts)
-    bouncing = bouncing_addresses(contacts)
+    bouncing = set()
+    emails = emails_by_contact(contacts, bouncing)
     for contact in contacts:
         contact.email_list = emails[contact.id]
         contact.bouncing = bouncing

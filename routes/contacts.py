@@ -3,9 +3,8 @@ from flask import Blueprint, abort, flash, g, request, url_for
 from flask_babel import gettext as _
 
 from models.accounts import Account
-from models.contacts import (CONSENT_SOURCES, DMU_ROLES, NO_ROLE, SORTS, Contact,
-                             bouncing_addresses, clean_contact, contact_form, delete_contact,
-                             emails_by_contact, save_contact)
+from models.contacts import (CONSENT_SOURCES, DMU_ROLES, NO_ROLE, SORTS, Contact, clean_contact,
+                             contact_form, delete_contact, emails_by_contact, save_contact)
 from models.db import StaleRecord
 from models.users import LANGUAGES, User
 from models.validation import Invalid
@@ -70,10 +69,11 @@ def show(contact_id):
     """The contact page: who they are, how to reach them, what we did together."""
     contact = _contact(contact_id)
     entries, next_cursor = contact.timeline_page(before=request.args.get("before"))
+    bouncing = set()
+    emails = emails_by_contact([contact], bouncing)[contact.id]
     return page_or_fragment(
         "contacts/show.html", "contacts/_timeline.html",
-        contact=contact, account=contact.account, emails=emails_by_contact([contact])[contact.id],
-        bouncing=bouncing_addresses([contact]),
+        contact=contact, account=contact.account, emails=emails, bouncing=bouncing,
         entries=entries,
         next_cursor=next_cursor, tasks=list(contact.open_tasks()),
         can_edit=contact.can_edit(g.user), languages=LANGUAGES,
