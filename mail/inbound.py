@@ -32,6 +32,7 @@ import hashlib
 import logging
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from peewee import InterfaceError, OperationalError, fn
@@ -73,14 +74,13 @@ def match(parsed):
 # ---------------------------------------------------------------------------------------
 # 1. Storing
 
+@dataclass
 class Stored:
     """What storing one batch did: how many messages were new, how many copies of stored
     ones, and the Email id of each fetched message in order."""
-
-    def __init__(self):
-        self.new = 0
-        self.duplicates = 0
-        self.email_ids = []
+    new: int = 0
+    duplicates: int = 0
+    email_ids: list = field(default_factory=list)
 
 
 def store_messages(fetched, mailbox, folder, uidvalidity, now=None):

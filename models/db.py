@@ -1,5 +1,6 @@
 """The one database: a proxy initialised by create_app from DATABASE_URL."""
 import datetime
+import sqlite3
 import zoneinfo
 
 from peewee import AutoField, DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase
@@ -57,7 +58,6 @@ def write_transaction():
 def can_return_rows():
     """Whether INSERT … RETURNING works: PostgreSQL always, SQLite from 3.35 (2021)."""
     if isinstance(db.obj, SqliteDatabase):
-        import sqlite3
         return sqlite3.sqlite_version_info >= (3, 35)
     return True
 

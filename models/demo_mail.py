@@ -62,9 +62,9 @@ def _message(number, item, accounts, contacts, now):
     domain = account.email_domains[0] if account is not None else ""
     when = (now - datetime.timedelta(days=days_ago, hours=number)).replace(
         tzinfo=datetime.timezone.utc)
-    message = EmailMessage()
     if sender == "bounce":
         return _bounce(number, people[0], when)
+    message = EmailMessage()
     if sender == "contact":
         contact = people[0]
         message["From"] = f"{contact.name} <{contact.email_rows[0].email}>"
