@@ -14,7 +14,7 @@ login does. Each round then requests, in turn:
 
 The time is `time.perf_counter()` around the test client's call (routing, session, CSRF,
 queries, template; no network). Each answer is checked (status and the expected total) before
-its time counts. The figures go to bench/RESULTS-quotes.md under "Quote builder", keeping any
+its time counts. The figures go to bench/RESULTS.md under "Quote builder", keeping any
 other section of that file.
 """
 import argparse
@@ -32,8 +32,10 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
 
-RESULTS = BENCH / "RESULTS-quotes.md"
+from results import write_section  # noqa: E402  (bench/ is on sys.path)
+
 HEADING = "## Quote builder: live recalculation"
 TARGET_MS = 25.0
 LINES = 50
@@ -176,20 +178,9 @@ def main():
         "",
     ])
     if not options.no_write:
-        write_section(section)
-        print(f"written to {RESULTS.relative_to(ROOT)}")
+        written = write_section(HEADING, section)
+        print(f"written to {written.relative_to(ROOT)}")
 
-
-def write_section(section):
-    """Replace this script's section of RESULTS-quotes.md, keeping the others."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Quotes benchmarks\n"
-    start = text.find(HEADING)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
-    RESULTS.write_text(text.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ accepts everything (counting, not keeping). Then, timed with `time.perf_counter(
 3. the baseline, in the same run: the same stored MIME bytes sent again with plain
    `smtplib.sendmail` over one connection, nothing recorded — per message.
 
-The figures go to bench/RESULTS-quotes.md under "Quote emails", keeping the other sections.
+The figures go to bench/RESULTS.md under "Quote emails", keeping the other sections.
 """
 import argparse
 import datetime
@@ -29,9 +29,11 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "tests"))
 
-RESULTS = BENCH / "RESULTS-quotes.md"
+from results import write_section  # noqa: E402  (bench/ is on sys.path)
+
 HEADING = "## Quote emails: render, PDF, outbox, SMTP"
 
 
@@ -155,18 +157,6 @@ def section(figures):
     return "\n".join(lines) + "\n"
 
 
-def write_section(text):
-    """Replace this script's section of RESULTS-quotes.md, keeping the others."""
-    current = RESULTS.read_text() if RESULTS.exists() else "# Quotes benchmarks\n"
-    start = current.find(HEADING)
-    if start == -1:
-        current = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = current.find("\n## ", start + len(HEADING))
-        current = current[:start] + text + (current[end + 1:] if end != -1 else "")
-    RESULTS.write_text(current.rstrip("\n") + "\n")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
@@ -175,8 +165,8 @@ def main():
     text = section(run(args.count))
     print(text)
     if not args.no_write:
-        write_section(text)
-        print(f"written to {RESULTS.relative_to(ROOT)}")
+        written = write_section(HEADING, text)
+        print(f"written to {written.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -36,8 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 DATA = BENCH / "data"
-RESULTS = BENCH / "RESULTS.md"
-FINDINGS_MARKER = "<!-- Below: the analysis, kept by run.py across runs. -->"
+from results import FINDINGS_MARKER, RESULTS  # noqa: E402  (bench/ is on sys.path)
 PAGE_TARGET_MS, FRAGMENT_TARGET_MS, GROWTH_TARGET = 50.0, 25.0, 1.5
 
 # (name, what it is, the target it is judged against)
