@@ -6,7 +6,7 @@ from .emails import Email, EmailAttachment
 from .inbound import FolderCheckpoint, InboundCopy, Mailbox, SenderRule
 from .pricing import MarginPolicy, PriceAgreement, RoleDiscountLimit
 from .products import Product, ProductImport, ProductText
-from .quotes import DocumentCounter, Quote, QuoteLine
+from .quotes import DocumentCounter, Quote, QuoteEditor, QuoteLine
 from .settings import CompanySettings
 from .tasks import Task
 from .timeline import TimelineEntry, TimelineParticipant
@@ -24,7 +24,10 @@ QUOTE_MODELS = [CompanySettings, Product, ProductText, ProductImport, PriceAgree
 # Inbound mail: mailboxes, checkpoints, copies, remembered senders (migrations/0003_inbound.py).
 INBOUND_MODELS = [Mailbox, FolderCheckpoint, InboundCopy, SenderRule]
 
-ALL_MODELS = MODELS + QUOTE_MODELS + INBOUND_MODELS
+# Later changes, one migration each (migrations/0004_quote_editors.py, …).
+LATER_MODELS = [QuoteEditor]
 
-__all__ = ["MODELS", "QUOTE_MODELS", "INBOUND_MODELS", "ALL_MODELS", "BaseModel", "db"] + [
+ALL_MODELS = MODELS + QUOTE_MODELS + INBOUND_MODELS + LATER_MODELS
+
+__all__ = ["MODELS", "QUOTE_MODELS", "INBOUND_MODELS", "LATER_MODELS", "ALL_MODELS", "BaseModel", "db"] + [
     m.__name__ for m in ALL_MODELS]

@@ -17,7 +17,7 @@ from flask_babel import force_locale, format_currency, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from peewee import (JOIN, CharField, DateField, DateTimeField, DecimalField, ForeignKeyField,
-                    IntegerField, TextField, fn)
+                    IntegrityError, IntegerField, TextField, fn)
 
 from .accounts import Account, contains
 from .contacts import Contact, ContactEmail
@@ -44,6 +44,18 @@ VALIDITY_DAYS = 30
 EDITABLE = ("draft", "awaiting_approval", "approved")
 OPEN = ("draft", "awaiting_approval", "approved", "sent")
 APPROVER_ROLES = ("manager", "finance")
+# Where each status may go next (staying put is always allowed). Quote.save and save_checked
+# refuse anything else, so no code path can jump a quote from draft to accepted.
+TRANSITIONS = {
+    "draft": ("awaiting_approval", "approved"),                    # submit
+    "awaiting_approval": ("approved", "draft"),                    # approve, reject, change
+    "approved": ("sent", "draft"),                                 # send, change
+    "sent": ("accepted", "declined", "expired", "superseded"),     # answers, expiry, revision
+    "accepted": (), "declined": (), "expired": (), "superseded": (),
+}
+# The statuses a new revision may be made from: a sent quote (superseded by it), and one the
+# customer declined or let expire, where the negotiation goes on with a better offer.
+REVISABLE = ("sent", "declined", "expired")
 # The list's colour per status (UI.md: draft grey, awaiting amber, sent blue, accepted green,
 # declined/expired red); the word is always shown too.
 STATUS_TONES = {"draft": "grey", "awaiting_approval": "amber", "approved": "teal",
@@ -91,6 +103,25 @@ class Quote(VersionedModel):
     def __str__(self):
         return self.display_number
 
+    def save(self, *args, **kwargs):
+        self._check_transition()
+        return super().save(*args, **kwargs)
+
+    def save_checked(self, seen_version):
+        self._check_transition()
+        return super().save_checked(seen_version)
+
+    def _check_transition(self):
+        """Refuse a status change TRANSITIONS does not allow (one query, only when it changes)."""
+        if self.id is None or "status" not in self._dirty:
+            return
+        stored = Quote.select(Quote.status).where(Quote.id == self.id).scalar()
+        if stored is not None and stored != self.status and \
+                self.status not in TRANSITIONS.get(stored, ()):
+            raise Invalid({"status": _l("A quote cannot go from %(old)s to %(new)s.",
+                                        old=STATUSES.get(stored, stored),
+                                        new=STATUSES.get(self.status, self.status))})
+
     @property
     def display_number(self):
         return self.number if self.revision == 1 else f"{self.number}-{self.revision}"
@@ -118,6 +149,12 @@ class Quote(VersionedModel):
     def approval_covers_content(self, lines=None):
         return bool(self.approved_fingerprint) and \
             self.approved_fingerprint == self.fingerprint(lines)
+
+    @property
+    def latest_revision(self):
+        return (Quote.select(fn.MAX(Quote.revision))
+                .where(Quote.number == self.number)
+                .scalar())
 
     def history(self):
         """Every revision of this quote's number, oldest first."""
@@ -238,6 +275,16 @@ class QuoteLine(BaseModel):
             paid = Decimal(self.unit_price) * (HUNDRED - discount) / HUNDRED
             discount = max(discount, HUNDRED - paid * HUNDRED / Decimal(self.agreed_price))
         return discount.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+class QuoteEditor(BaseModel):
+    """Someone who changed a quote's content. Four eyes: they may not approve it, as its
+    author may not — editing someone else's quote and approving it oneself is a bypass."""
+    quote = ForeignKeyField(Quote, backref="editors", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="quotes_edited", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("quote", "user"), True),)
 
 
 class DocumentCounter(BaseModel):
@@ -433,12 +480,13 @@ def _clear_approval(quote):
 
 
 @contextlib.contextmanager
-def changing(quote, seen_version=None):
+def changing(quote, seen_version=None, by=None):
     """Every change to a quote's content goes through here.
 
     Only while the quote is editable; never over someone else's newer change (the version
-    the editor loaded is checked, StaleRecord otherwise); and a change to what was approved
-    (or is waiting for approval) sends the quote back to draft without its approval.
+    the editor loaded is checked, StaleRecord otherwise); a change to what was approved
+    (or is waiting for approval) sends the quote back to draft without its approval; and
+    whoever changed the content (`by`) is remembered, so they cannot approve it.
     """
     if quote.status not in EDITABLE:
         raise Invalid({"status": _l("A quote that was sent cannot be changed; revise it instead.")})
@@ -449,11 +497,15 @@ def changing(quote, seen_version=None):
             if quote.status != "draft":
                 quote.status = "draft"
             _clear_approval(quote)
+            if by is not None and by.id != quote.author_id:
+                (QuoteEditor.insert(quote=quote, user=by)
+                 .on_conflict_ignore()
+                 .execute())
         quote.save_checked(quote.version if seen_version is None else seen_version)
 
 
-def update_header(quote, values, seen_version=None):
-    with changing(quote, seen_version):
+def update_header(quote, values, seen_version=None, by=None):
+    with changing(quote, seen_version, by):
         for name in ("contact", "valid_until", "language", "payment_terms", "delivery_terms",
                      "introduction"):
             if name in values:
@@ -483,19 +535,19 @@ def product_line(quote, product, quantity=Decimal("1"), discounts=None):
         cost_price=product.cost_price, vat_rate=product.vat_rate, agreed_price=agreed_price)
 
 
-def add_product_line(quote, product, seen_version=None, quantity=Decimal("1")):
+def add_product_line(quote, product, seen_version=None, quantity=Decimal("1"), by=None):
     if not product.active:
         raise Invalid({"product": _l("This product is no longer sold.")})
-    with changing(quote, seen_version):
+    with changing(quote, seen_version, by):
         line = product_line(quote, product, quantity)
         line.position = _next_position(quote)
         line.save()
     return line
 
 
-def add_free_line(quote, values, seen_version=None):
+def add_free_line(quote, values, seen_version=None, by=None):
     """A free-text line with its own price, VAT and cost (values from clean_line(free=True))."""
-    with changing(quote, seen_version):
+    with changing(quote, seen_version, by):
         line = QuoteLine.create(
             quote=quote, position=_next_position(quote), description=values["description"],
             unit=values.get("unit") or "pc", quantity=values["quantity"],
@@ -508,9 +560,9 @@ LINE_FIELDS = ("description", "unit", "quantity", "unit_price", "discount_pct", 
                "cost_price")
 
 
-def update_lines(quote, changes, seen_version=None, remove=()):
+def update_lines(quote, changes, seen_version=None, remove=(), by=None):
     """Apply {line_id: values} from clean_lines and remove the lines in `remove`, at once."""
-    with changing(quote, seen_version):
+    with changing(quote, seen_version, by):
         lines = {line.id: line for line in quote.ordered_lines()}
         for line_id, values in changes.items():
             line = lines.get(line_id)
@@ -528,12 +580,12 @@ def update_lines(quote, changes, seen_version=None, remove=()):
     return quote
 
 
-def replace_lines(quote, items, seen_version=None):
+def replace_lines(quote, items, seen_version=None, by=None):
     """Set the quote's lines to `items` (the API's full list): product lines priced from the
     catalogue unless a unit price is given, free-text lines as given."""
     products = {p.id: p for p in Product.select().where(
         Product.id.in_([i["product"] for i in items if i.get("product")] or [0]))}
-    with changing(quote, seen_version):
+    with changing(quote, seen_version, by):
         QuoteLine.delete().where(QuoteLine.quote == quote).execute()
         discounts = agreed_discounts(quote.account, list(products.values()))
         for position, item in enumerate(items, start=1):
@@ -586,8 +638,14 @@ def approval_reasons(quote, lines=None):
 
 
 def can_approve(user, quote):
-    """Managers and finance approve; never their own quote."""
-    return user is not None and user.role in APPROVER_ROLES and user.id != quote.author_id
+    """Managers and finance approve; never a quote they wrote or changed."""
+    return (user is not None and user.role in APPROVER_ROLES and user.id != quote.author_id
+            and not _edited_by(quote, user))
+
+
+def _edited_by(quote, user):
+    return QuoteEditor.select().where((QuoteEditor.quote == quote)
+                                      & (QuoteEditor.user == user)).exists()
 
 
 def _require_status(quote, *statuses, message):
@@ -628,6 +686,9 @@ def _check_approver(user, quote):
     if user.id == quote.author_id:
         raise Invalid({"status": _l("You cannot approve your own quote; ask another manager "
                                     "or someone in finance.")})
+    if _edited_by(quote, user):
+        raise Invalid({"status": _l("You changed this quote, so someone else must approve it: "
+                                    "ask another manager or someone in finance.")})
     if not can_approve(user, quote):
         raise Invalid({"status": _l("Only a sales manager or finance can approve quotes.")})
 
@@ -842,20 +903,32 @@ def _fresh_copy(quote, by, **fields):
 
 
 def revise(quote, by):
-    """A new revision of a sent quote (same number, next revision) as a draft with the same
-    lines; the sent one is superseded and stays read-only."""
-    _require_status(quote, "sent", message=_l("Only a sent quote can be revised."))
-    with db.atomic():
-        changed = (Quote.update(status="superseded", updated_at=utcnow(),
-                                version=Quote.version + 1)
-                   .where((Quote.id == quote.id) & (Quote.status == "sent"))
-                   .execute())
-        if not changed:
-            raise Invalid({"status": _l("Someone else revised or answered this quote just now.")})
-        quote.status = "superseded"
-        revision = _fresh_copy(quote, by, number=quote.number, revision=quote.revision + 1,
-                               previous=quote)
-        _copy_lines(quote, revision)
+    """A new revision (same number, next revision) as a draft with the same lines.
+
+    A sent quote is superseded by it and can no longer be answered; a declined or expired
+    one keeps its status, the record of how the customer answered. Only the latest revision
+    can be revised, once.
+    """
+    _require_status(quote, *REVISABLE, message=_l("Only a sent, declined or expired quote "
+                                                  "can be revised."))
+    if quote.latest_revision != quote.revision:
+        raise Invalid({"status": _l("This quote already has a newer revision; revise that one.")})
+    try:
+        with db.atomic():
+            if quote.status == "sent":
+                changed = (Quote.update(status="superseded", updated_at=utcnow(),
+                                        version=Quote.version + 1)
+                           .where((Quote.id == quote.id) & (Quote.status == "sent"))
+                           .execute())
+                if not changed:
+                    raise Invalid({"status": _l("Someone else revised or answered this quote "
+                                                "just now.")})
+                quote.status = "superseded"
+            revision = _fresh_copy(quote, by, number=quote.number, revision=quote.revision + 1,
+                                   previous=quote)
+            _copy_lines(quote, revision)
+    except IntegrityError:  # someone else made the next revision at the same moment
+        raise Invalid({"status": _l("Someone else revised this quote just now.")}) from None
     return revision
 
 

@@ -87,6 +87,16 @@ def test_db_upgrade_is_idempotent(runner, user):
     assert User.get_by_id(user.id).email == "am@example.com"  # nothing dropped
 
 
+def test_the_migrations_create_every_model_column(app):
+    """The models and migrations/ describe the same schema: a field without a migration
+    would fail only at run time, on the first query that reads it."""
+    from models import ALL_MODELS, db
+    for model in ALL_MODELS:
+        columns = {column.name for column in db.get_columns(model._meta.table_name)}
+        fields = {field.column_name for field in model._meta.sorted_fields}
+        assert columns == fields, model.__name__
+
+
 def test_demo_load_and_if_empty(runner):
     result = runner.invoke(args=["demo", "load", "--if-empty"])
     assert result.exit_code == 0, result.output

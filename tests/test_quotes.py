@@ -259,6 +259,34 @@ def test_a_manager_may_not_approve_their_own_quote(manager, finance):
     assert quote.approval_comment == "Agreed with the director"
 
 
+def test_who_changed_a_quote_may_not_approve_it(user, manager, finance):
+    """Four eyes: a manager who edits someone else's quote cannot approve it afterwards,
+    whoever submits it again; another approver can."""
+    quote = quote_for(user)
+    add_line(quote, discount="30", cost="10")
+    submit(quote, user)
+    line = quote.ordered_lines().get()
+    update_lines(quote, {line.id: {"discount_pct": D("32")}}, by=manager)
+    quote = Quote.get_by_id(quote.id)
+    assert quote.status == "draft"
+    submit(quote, user)
+    assert not can_approve(manager, quote) and can_approve(finance, quote)
+    with pytest.raises(Invalid) as refused:
+        approve(quote, manager, "My own change, approved")
+    assert "You changed this quote" in str(refused.value.errors["status"])
+    assert Quote.get_by_id(quote.id).status == "awaiting_approval"
+    approve(quote, finance, "Checked")
+    assert Quote.get_by_id(quote.id).approved_by_id == finance.id
+
+
+def test_a_change_that_changes_nothing_does_not_make_an_editor(user, manager):
+    quote = quote_for(user)
+    add_line(quote, discount="30", cost="10")
+    submit(quote, user)
+    update_header(quote, {"payment_terms": quote.payment_terms}, by=manager)
+    assert can_approve(manager, Quote.get_by_id(quote.id))
+
+
 def test_approving_needs_a_comment_and_an_awaiting_quote(user, manager):
     quote = quote_for(user)
     add_line(quote, discount="30", cost="10")
@@ -417,7 +445,8 @@ def test_accepting_needs_a_name(user):
 @pytest.mark.parametrize("status, allowed", [
     ("draft", {"submit"}), ("awaiting_approval", {"approve", "reject"}),
     ("approved", {"send"}), ("sent", {"revise", "accept", "decline"}),
-    ("accepted", set()), ("declined", set()), ("expired", set()), ("superseded", set()),
+    ("accepted", set()), ("declined", {"revise"}), ("expired", {"revise"}),
+    ("superseded", set()),
 ])
 def test_every_transition_allowed_or_refused(user, manager, status, allowed):
     actions = {
@@ -447,6 +476,33 @@ def test_every_transition_allowed_or_refused(user, manager, status, allowed):
             assert Quote.get_by_id(quote.id).status == status, name
 
 
+@pytest.mark.parametrize("start, target", [
+    ("draft", "accepted"), ("draft", "sent"), ("awaiting_approval", "sent"),
+    ("approved", "accepted"), ("sent", "draft"), ("accepted", "sent"), ("superseded", "sent"),
+])
+def test_the_model_refuses_a_jump_between_statuses(user, start, target):
+    """However the code changes a quote, save() and save_checked() only move it along
+    TRANSITIONS: no path sets a draft to accepted."""
+    quote = quote_for(user)
+    Quote.update(status=start).where(Quote.id == quote.id).execute()
+    for save in (lambda q: q.save(), lambda q: q.save_checked(q.version)):
+        quote = Quote.get_by_id(quote.id)
+        quote.status = target
+        with pytest.raises(Invalid) as refused:
+            save(quote)
+        assert "cannot go from" in str(refused.value.errors["status"])
+        assert Quote.get_by_id(quote.id).status == start
+
+
+def test_the_model_allows_the_next_status(user):
+    quote = quote_for(user)
+    quote.status = "awaiting_approval"
+    quote.save()
+    quote.status = "draft"
+    quote.save_checked(quote.version)
+    assert Quote.get_by_id(quote.id).status == "draft"
+
+
 def test_content_of_a_sent_quote_cannot_change(user):
     quote = sent_quote(user)
     line = quote.ordered_lines().get()
@@ -471,6 +527,27 @@ def test_revising_makes_the_next_revision_and_supersedes_the_sent_one(user):
         accept(Quote.get_by_id(quote.id), "Anna")
     with pytest.raises(Invalid):
         revise(Quote.get_by_id(quote.id), user)
+
+
+@pytest.mark.parametrize("answer", ["declined", "expired"])
+def test_a_declined_or_expired_quote_can_be_revised_and_keeps_its_answer(user, answer):
+    """After a "no" the negotiation goes on: the new revision is a draft, the declined (or
+    expired) one stays as the customer left it."""
+    quote = sent_quote(user)
+    if answer == "declined":
+        decline(quote, "Too expensive")
+    else:
+        Quote.update(valid_until=datetime.date.today() - datetime.timedelta(days=1)) \
+            .where(Quote.id == quote.id).execute()
+        assert expire_due_quotes() == 1
+    quote = Quote.get_by_id(quote.id)
+    revision = revise(quote, user)
+    assert (revision.revision, revision.status, revision.previous_id) == (2, "draft", quote.id)
+    assert Quote.get_by_id(quote.id).status == answer
+    with pytest.raises(Invalid) as refused:      # only the latest revision, and once
+        revise(Quote.get_by_id(quote.id), user)
+    assert "newer revision" in str(refused.value.errors["status"])
+    assert Quote.select().where(Quote.number == quote.number).count() == 2
 
 
 def test_the_diff_between_revisions(user):
