@@ -39,10 +39,10 @@ def _register(queue):
     @queue.periodic_task(crontab(minute="*"), name="send_outbox")
     def send_outbox_job():
         """Every minute: send the outgoing mail that is due (see mail/outbox.py)."""
-        from mail.outbox import send_due
+        from mail.outbox import send_all_due
         from models.db import db
         with _app.app_context(), db.connection_context():
-            return dict(send_due())
+            return dict(send_all_due())
     queue.send_outbox = send_outbox_job
 
     @queue.periodic_task(crontab(minute="20", hour="2"), name="quote_validity")

@@ -165,6 +165,14 @@ class Email(BaseModel):
         return [f for f in cls._meta.sorted_fields if f is not cls.raw]
 
     @classmethod
+    def of_quote(cls, quote):
+        """The latest email that sent `quote` to the customer (None before it was sent)."""
+        return (cls.select(*cls.without_raw())
+                .where((cls.quote == quote) & (cls.direction == "out") & (cls.kind == "quote"))
+                .order_by(cls.created_at.desc(), cls.id.desc())
+                .first())
+
+    @classmethod
     def outgoing(cls, status=None):
         """Outgoing mail, newest first, author and account loaded; `status` narrows it."""
         query = (cls.select(cls, User, Account)

@@ -639,13 +639,21 @@ def approval_reasons(quote, lines=None):
 
 def can_approve(user, quote):
     """Managers and finance approve; never a quote they wrote or changed."""
-    return (user is not None and user.role in APPROVER_ROLES and user.id != quote.author_id
-            and not _edited_by(quote, user))
+    return approval_refusal(user, quote) is None
 
 
-def _edited_by(quote, user):
-    return QuoteEditor.select().where((QuoteEditor.quote == quote)
-                                      & (QuoteEditor.user == user)).exists()
+def approval_refusal(user, quote):
+    """Why `user` may not approve `quote`, in words; None when they may."""
+    if user is None or user.role not in APPROVER_ROLES:
+        return _l("Only a sales manager or finance can approve quotes.")
+    if user.id == quote.author_id:
+        return _l("You cannot approve your own quote; ask another manager or someone in "
+                  "finance.")
+    if QuoteEditor.select().where((QuoteEditor.quote == quote)
+                                  & (QuoteEditor.user == user)).exists():
+        return _l("You changed this quote, so someone else must approve it: ask another "
+                  "manager or someone in finance.")
+    return None
 
 
 def _require_status(quote, *statuses, message):
@@ -683,14 +691,9 @@ def _comment(comment, name="comment"):
 
 
 def _check_approver(user, quote):
-    if user.id == quote.author_id:
-        raise Invalid({"status": _l("You cannot approve your own quote; ask another manager "
-                                    "or someone in finance.")})
-    if _edited_by(quote, user):
-        raise Invalid({"status": _l("You changed this quote, so someone else must approve it: "
-                                    "ask another manager or someone in finance.")})
-    if not can_approve(user, quote):
-        raise Invalid({"status": _l("Only a sales manager or finance can approve quotes.")})
+    refusal = approval_refusal(user, quote)
+    if refusal:
+        raise Invalid({"status": refusal})
 
 
 def approve(quote, by, comment, seen_version=None):

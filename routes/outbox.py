@@ -17,6 +17,12 @@ OUT_STATUSES = ("queued", "sending", "sent", "failed", "uncertain")
 STAFF = ("admin", "manager")
 
 
+@bp.app_context_processor
+def outbox_context():
+    # A callable: asked only where an outgoing email's state is drawn.
+    return {"mail_configured": mail_server_configured}
+
+
 @bp.get("/")
 @roles_required(*STAFF)
 def index():

@@ -5,9 +5,10 @@ from flask_babel import gettext as _
 from models.accounts import Account
 from models.contacts import Contact
 from models.db import StaleRecord
+from models.emails import Email
 from models.products import Product
-from models.quotes import (STATUSES, Quote, add_free_line, add_product_line,
-                           approval_reasons, approve, can_approve, clean_line, clean_lines,
+from models.quotes import (REVISABLE, STATUSES, Quote, add_free_line, add_product_line,
+                           approval_reasons, approval_refusal, approve, clean_line, clean_lines,
                            clean_quote_header, copy_quote, create_quote, history_with_diffs,
                            reject, revise, sendable_error, submit, totals_by_quote,
                            update_header, update_lines)
@@ -129,7 +130,10 @@ def _page_context(quote, lines, header_form=None, header_errors=None):
         approval_current=quote.approval_covers_content(lines),
         history=history, contact_options=[(c.id, c.name) for c in contacts],
         languages=LANGUAGES, header_form=header_form or _header_form(quote),
-        header_errors=header_errors or {}, may_approve=can_approve(g.user, quote),
+        header_errors=header_errors or {}, approval_refusal=approval_refusal(g.user, quote),
+        quote_email=Email.of_quote(quote) if quote.sent_at else None,
+        may_revise=(quote.status in REVISABLE and quote.can_edit(g.user)
+                    and quote.latest_revision == quote.revision),
         send_error=sendable_error(quote) if quote.status == "approved" else None,
         has_documents="documents.preview" in current_app.view_functions)
 
@@ -200,11 +204,11 @@ def save_lines(quote_id):
             product = Product.get_or_none(Product.id == form.get("add_product", type=int))
             if product is None:
                 raise Invalid({"product": _("Choose a product from the catalogue.")})
-        update_lines(quote, changes, version, remove=remove)
+        update_lines(quote, changes, version, remove=remove, by=g.user)
         if free is not None:
-            add_free_line(quote, free)
+            add_free_line(quote, free, by=g.user)
         if product is not None:
-            add_product_line(quote, product)
+            add_product_line(quote, product, by=g.user)
     except Invalid as invalid:
         return _builder_error(quote, lines, invalid.errors, 422)
     except StaleRecord:
@@ -230,7 +234,7 @@ def save_header(quote_id):
     quote = _editable_quote(quote_id)
     form = request.form
     try:
-        update_header(quote, clean_quote_header(form, quote), form.get("version"))
+        update_header(quote, clean_quote_header(form, quote), form.get("version"), by=g.user)
     except (Invalid, StaleRecord) as problem:
         status = 409 if isinstance(problem, StaleRecord) else 422
         errors = {"_form": stale_message()} if status == 409 else problem.errors

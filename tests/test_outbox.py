@@ -333,3 +333,24 @@ def test_the_periodic_job_sends_the_outbox(app, smtp_server):
     result = jobs.huey.send_outbox.call_local()
     assert result == {"sent": 1}
     assert len(smtp_server.messages) == 1
+
+
+def test_one_run_of_the_job_sends_more_than_one_batch(app, smtp_server):
+    """After an outage or a big mailing the queue empties in one run, batch after batch."""
+    import jobs
+    from mail.outbox import BATCH_SIZE
+    count = 2 * BATCH_SIZE + 3
+    for number in range(count):
+        queue(number)
+    assert jobs.huey.send_outbox.call_local() == {"sent": count}
+    assert len(smtp_server.messages) == count
+    assert Email.select().where(Email.status != "sent").count() == 0
+
+
+def test_the_job_stops_at_a_batch_that_meets_trouble(app, smtp_server):
+    from mail.outbox import BATCH_SIZE, send_all_due
+    for number in range(2 * BATCH_SIZE):
+        queue(number)
+    smtp_server.handler.reply = "451 4.3.0 Try again later"
+    assert send_all_due() == {"retry": BATCH_SIZE}          # one batch tried, the rest wait
+    assert Email.select().where(Email.attempts == 0).count() == BATCH_SIZE

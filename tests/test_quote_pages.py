@@ -6,7 +6,7 @@ import pytest
 from playhouse.test_utils import count_queries
 
 from conftest import login, make_account, make_contact, make_user, text_of
-from models.quotes import Quote, QuoteLine, approve, mark_sent, submit
+from models.quotes import Quote, QuoteLine, approve, decline, mark_sent, submit
 from test_quotes import add_line, make_product, quote_for
 
 HTMX = {"HX-Request": "true"}
@@ -366,6 +366,42 @@ def test_send_through_the_page(auth, user):
     response = auth.post(f"/quotes/{quote.id}/send", data={"version": version_of(quote)})
     assert response.status_code == 303
     assert Quote.get_by_id(quote.id).status == "sent"
+    page = text_of(auth.get(f"/quotes/{quote.id}"))      # no mail server in this app
+    assert "Not sent: no mail server configured." in page
+    assert "waiting for the customer" not in page
+
+
+def test_a_manager_who_changed_a_quote_is_told_someone_else_approves(client, user, manager,
+                                                                     finance):
+    quote = quote_for(user)
+    line = add_line(quote, discount="30", cost="10")
+    submit(quote, user)
+    login(client, manager)
+    client.post(f"/quotes/{quote.id}/lines", data={"version": version_of(quote),
+                                                  f"discount_pct-{line.id}": "31"})
+    assert QuoteLine.get_by_id(line.id).discount_pct == D("31")
+    submit(Quote.get_by_id(quote.id), user)
+    page = client.get(f"/quotes/{quote.id}")
+    assert "You changed this quote, so someone else must approve it" in text_of(page)
+    assert "Approve" not in re.findall(r"<button[^>]*>([^<]*)</button>", page.get_data(as_text=True))
+    client.post(f"/quotes/{quote.id}/approve", data={"comment": "mine", "version": version_of(quote)})
+    assert Quote.get_by_id(quote.id).status == "awaiting_approval"
+    login(client, finance)
+    assert "Approve" in text_of(client.get(f"/quotes/{quote.id}"))
+
+
+def test_a_declined_quote_offers_a_revision(auth, user):
+    quote = quote_for(user)
+    add_line(quote)
+    submit(quote, user)
+    mark_sent(quote, user)
+    decline(quote, "Too expensive")
+    assert "Revise" in text_of(auth.get(f"/quotes/{quote.id}"))
+    response = auth.post(f"/quotes/{quote.id}/revise")
+    revision = Quote.get((Quote.number == quote.number) & (Quote.revision == 2))
+    assert response.headers["Location"].endswith(f"/quotes/{revision.id}")
+    assert Quote.get_by_id(quote.id).status == "declined"
+    assert "Revise" not in text_of(auth.get(f"/quotes/{quote.id}"))   # revise the newest one
 
 
 @pytest.mark.parametrize("language", ["en_GB", "nl", "it", "el"])

@@ -8,10 +8,11 @@ import pytest
 from babel.dates import format_date
 from flask_babel import force_locale, gettext
 
-from conftest import login
+from conftest import login, text_of
 from mail.outbox import send_due
 from mail.quotes import send_quote
 from mail_servers import sendable_quote
+from models.db import utcnow
 from models.emails import Email
 from models.quotes import Quote, revise, submit
 from models.timeline import TimelineEntry, TimelineParticipant
@@ -143,3 +144,35 @@ def test_the_send_button_queues_the_email(app, client, user, smtp_server):
     assert Email.select().where(Email.quote == quote.id).count() == 1
     send_due()
     assert len(smtp_server.messages) == 1
+
+
+def test_whoever_sends_the_quote_sees_where_its_email_is(app, client, user, smtp_server):
+    """The account manager (who may not open the outbox) sees on the quote and on the
+    timeline that the email is still queued, refused for now, or delivered."""
+    quote = sendable_quote(user)
+    send_quote(quote, user)
+    login(client, user)
+    assert client.get("/outbox/").status_code == 403
+
+    def seen():
+        page = text_of(client.get(f"/quotes/{quote.id}"))
+        timeline = text_of(client.get(f"/accounts/{quote.account_id}"))
+        return page, timeline
+
+    page, timeline = seen()
+    assert "Queued" in page and "Waiting for the worker." in page
+    assert "waiting for the customer" not in page
+    assert "Delivery Queued" in timeline
+
+    smtp_server.handler.reply = "451 4.3.0 Try again later"
+    send_due()
+    page, timeline = seen()
+    assert "Queued" in page and "Next try" in page and "451 4.3.0 Try again later" in page
+    assert "451 4.3.0 Try again later" in timeline
+
+    smtp_server.handler.reply = None
+    Email.update(next_attempt_at=utcnow()).where(Email.quote == quote.id).execute()
+    send_due()
+    page, timeline = seen()
+    assert "Sent" in page and "waiting for the customer" in page
+    assert "Last error" not in page and "Delivery Sent" in timeline
