@@ -15,6 +15,16 @@ from .users import ROLES
 from .validation import Checker
 
 
+# An agreed discount applies to every quote for the account without approval, so only those
+# who approve discounts (or set the policy) agree them: an account manager agreeing 30 % on
+# their own account would otherwise pass their role's limit unchecked.
+AGREEMENT_ROLES = ("manager", "finance", "admin")
+
+
+def may_set_agreements(user):
+    return user is not None and user.role in AGREEMENT_ROLES
+
+
 class PriceAgreement(BaseModel):
     account = ForeignKeyField(Account, backref="price_agreements", on_delete="CASCADE")
     category = CharField(null=True)  # set for a category discount

@@ -3,11 +3,12 @@ from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
 from models.accounts import Account
-from models.pricing import agreements_of, clean_agreement, remove_agreement, set_agreement
+from models.pricing import (agreements_of, clean_agreement, may_set_agreements, remove_agreement,
+                            set_agreement)
 from models.products import categories
 from models.validation import Invalid
 
-from .access import editable_account, get_or_404
+from .access import get_or_404
 from .rendering import form_response, page_or_fragment, wants_fragment
 
 bp = Blueprint("pricing", __name__, url_prefix="/accounts")
@@ -15,14 +16,14 @@ bp = Blueprint("pricing", __name__, url_prefix="/accounts")
 
 @bp.get("/<int:account_id>/prices")
 def index(account_id):
-    """The agreements, readable by everyone; the forms only for those who may edit the account."""
+    """The agreements, readable by everyone; the forms only for managers, finance and admins."""
     account = get_or_404(Account, account_id)
     return _page(account, errors={}, form={})
 
 
 @bp.post("/<int:account_id>/prices")
 def save(account_id):
-    account = editable_account(account_id)
+    account = _agreeable_account(account_id)
     form = request.form
     try:
         agreement = set_agreement(account, clean_agreement(form))
@@ -35,10 +36,17 @@ def save(account_id):
 
 @bp.post("/<int:account_id>/prices/<int:agreement_id>/delete")
 def delete(account_id, agreement_id):
-    account = editable_account(account_id)
+    account = _agreeable_account(account_id)
     if not remove_agreement(account, agreement_id):
         abort(404)
     return _saved(account, _("Agreement removed."))
+
+
+def _agreeable_account(account_id):
+    account = get_or_404(Account, account_id)
+    if not may_set_agreements(g.user):
+        abort(403)
+    return account
 
 
 def _saved(account, message):
@@ -58,4 +66,4 @@ def _page(account, errors, form):
 def _context(account, form):
     return dict(account=account, agreements=list(agreements_of(account)), form=form,
                 category_options=[(c, c) for c in categories()],
-                can_edit=account.can_edit(g.user))
+                can_edit=may_set_agreements(g.user))

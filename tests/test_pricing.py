@@ -56,9 +56,11 @@ def test_agreement_validation(app, data, field):
     assert field in raised.value.errors
 
 
-def test_page_and_fragment_and_saving(auth, user):
+def test_page_and_fragment_and_saving(client, user, manager):
     account = make_account(user)
     product = make_product("FLR")
+    login(client, manager)
+    auth = client
     page = auth.get(f"/accounts/{account.id}/prices")
     assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
     assert "No agreed prices" in text_of(page)
@@ -84,23 +86,27 @@ def test_page_and_fragment_and_saving(auth, user):
     assert auth.post(f"/accounts/{account.id}/prices/{agreement.id}/delete").status_code == 404
 
 
-def test_only_who_may_edit_the_account_changes_its_prices(client, user):
+@pytest.mark.parametrize("role", ["account_manager", "inside_sales"])
+def test_only_managers_finance_and_admins_agree_prices(client, user, role):
+    """An agreed discount is given on every quote without approval, so not even the
+    account's own manager may agree one: 30 % agreed would pass their 10 % limit unseen."""
     account = make_account(user)
-    outsider = make_user("other@example.com", role="account_manager")
-    login(client, outsider)
-    assert client.get(f"/accounts/{account.id}/prices").status_code == 200
-    assert "Agree a discount" not in text_of(client.get(f"/accounts/{account.id}/prices"))
-    response = client.post(f"/accounts/{account.id}/prices",
-                           data={"category": "Flour", "discount_pct": "5"})
-    assert response.status_code == 403
-    agreement = agree(account, "5", category="Flour")
-    assert client.post(f"/accounts/{account.id}/prices/{agreement.id}/delete").status_code == 403
-    assert PriceAgreement.select().count() == 1
+    for person in (user, make_user(f"other-{role}@example.com", role=role)):
+        login(client, person)
+        page = text_of(client.get(f"/accounts/{account.id}/prices"))
+        assert "Agree a discount" not in page and "a manager or finance sets them" in page
+        response = client.post(f"/accounts/{account.id}/prices",
+                               data={"category": "Flour", "discount_pct": "30"})
+        assert response.status_code == 403
+        agreement = agree(account, "5", category="Flour")
+        assert client.post(f"/accounts/{account.id}/prices/{agreement.id}/delete").status_code == 403
+        assert PriceAgreement.select().count() == 1
+        agreement.delete_instance()
     assert client.get("/accounts/999/prices").status_code == 404
-    # The manager may.
-    login(client, make_user("lead@example.com", role="manager"))
-    assert client.post(f"/accounts/{account.id}/prices",
-                       data={"category": "Flour", "discount_pct": "6"}).status_code == 303
+    for number, approver_role in enumerate(("manager", "finance", "admin")):
+        login(client, make_user(f"lead{number}@example.com", role=approver_role))
+        assert client.post(f"/accounts/{account.id}/prices",
+                           data={"category": "Flour", "discount_pct": "6"}).status_code == 303
 
 
 def test_category_names_are_escaped(auth, user):

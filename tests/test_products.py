@@ -429,6 +429,10 @@ def test_api_account_managers_cannot_change_the_catalogue(api):
 def test_api_price_agreements(api, user):
     from models.pricing import agreed_discounts
     account = make_account(user)
+    owner = api
+    assert owner.post(f"/api/v1/accounts/{account.id}/prices",
+                      {"category": "Flour", "discount_pct": "30"}).status_code == 403
+    api = api.as_user(make_user("lead@example.com", role="manager"))
     product = make_product()
     assert api.get(f"/api/v1/accounts/{account.id}/prices").json == {"items": [], "next": None}
     category = api.post(f"/api/v1/accounts/{account.id}/prices",

@@ -4,8 +4,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from models.accounts import Account
-from models.pricing import (PriceAgreement, agreements_of, clean_agreement, remove_agreement,
-                            set_agreement)
+from models.pricing import (PriceAgreement, agreements_of, clean_agreement, may_set_agreements,
+                            remove_agreement, set_agreement)
 from models.products import (Product, clean_product, may_edit_catalogue, save_product,
                              texts_by_product)
 from models.users import LANGUAGES
@@ -147,7 +147,7 @@ def list_prices(account_id):
 def post_price(account_id):
     """Agree a discount for a category or a product; the same subject again updates it."""
     account = _account(account_id)
-    forbid_unless(account.can_edit(g.user))
+    forbid_unless(may_set_agreements(g.user))
     body, errors = read_body(AGREEMENT_FIELDS, ("id", "product_code"))
     with field_messages(errors):
         values = clean_agreement(body)
@@ -159,7 +159,7 @@ def post_price(account_id):
 @bp.delete("/accounts/<int:account_id>/prices/<int:agreement_id>")
 def delete_price(account_id, agreement_id):
     account = _account(account_id)
-    forbid_unless(account.can_edit(g.user))
+    forbid_unless(may_set_agreements(g.user))
     if not remove_agreement(account, agreement_id):
         raise ApiError(404, _("There is no price agreement with the id %(id)s on this account.",
                               id=agreement_id))
