@@ -7,7 +7,7 @@ from models.contacts import Contact
 from models.db import StaleRecord
 from models.emails import Email
 from models.products import Product
-from models.quotes import (REVISABLE, STATUSES, Quote, add_free_line, add_product_line,
+from models.quotes import (LINE_LABELS, REVISABLE, STATUSES, Quote, add_free_line, add_product_line,
                            approval_reasons, approval_refusal, approve, clean_line, clean_lines,
                            clean_quote_header, copy_quote, create_quote, history_with_diffs,
                            reject, revise, sendable_error, submit, totals_by_quote,
@@ -128,7 +128,7 @@ def _page_context(quote, lines, header_form=None, header_errors=None):
     return dict(
         reasons=approval_reasons(quote, lines) if lines else [],
         approval_current=quote.approval_covers_content(lines),
-        history=history, contact_options=[(c.id, c.name) for c in contacts],
+        history=history, line_labels=LINE_LABELS, contact_options=[(c.id, c.name) for c in contacts],
         languages=LANGUAGES, header_form=header_form or _header_form(quote),
         header_errors=header_errors or {}, approval_refusal=approval_refusal(g.user, quote),
         quote_email=Email.of_quote(quote) if quote.sent_at else None,

@@ -337,10 +337,12 @@ def test_a_sent_quote_is_read_only_and_can_be_revised(auth, user):
     assert response.headers["Location"].endswith(f"/quotes/{revision.id}")
     auth.post(f"/quotes/{revision.id}/lines", data={
         "version": version_of(revision),
-        f"quantity-{revision.ordered_lines().get().id}": "3"})
+        f"quantity-{revision.ordered_lines().get().id}": "3,5",
+        f"unit_price-{revision.ordered_lines().get().id}": "1234.5"})
     history = text_of(auth.get(f"/quotes/{revision.id}"))
     assert "Revisions" in history and f"{quote.number}-2" in history
-    assert "Superseded" in history and "Quantity 1 → 3" in history
+    assert "Superseded" in history and "Quantity 1 → 3.5" in history
+    assert "Unit price €100.00 → €1,234.50" in history          # money, as everywhere else
 
 
 def test_copy_through_the_page(auth, user):
