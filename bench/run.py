@@ -53,6 +53,10 @@ ENDPOINTS = [
 EXTRA = [
     ("list by last contact", "`GET /accounts/?sort=-last_contact` full page", "page"),
     ("list of one owner", "`GET /accounts/?owner=<bench user>` full page", "page"),
+    ("list by stage", "`GET /accounts/?stage=…` full page", "page"),
+    ("list by size class", "`GET /accounts/?size_class=…` full page", "page"),
+    ("list by tag", "`GET /accounts/?tag=…` full page", "page"),
+    ("filters combined", "`GET /accounts/?stage=…&size_class=…&tag=…` htmx fragment", "fragment"),
     ("list last page", "`GET /accounts/?page=<last>` full page", "page"),
     ("account page, calls", "`GET /accounts/<id>?kind=call` htmx fragment", "fragment"),
     ("api timeline", "`GET /api/v1/accounts/<id>/timeline`", "page"),
@@ -296,6 +300,21 @@ def build_cases(meta):
     cases["list of one owner"] = [
         {"url": with_ctx("accounts.index", owner=bench_user.id, page=page),
          "check": expect("<tr")} for page in range(1, 6)]
+    # The filters of the list, each value in turn (the rare ones read furthest for 25 rows).
+    cases["list by stage"] = [{"url": with_ctx("accounts.index", stage=stage),
+                               "check": expect("<tr")}
+                              for stage in ("customer", "prospect", "suspect", "nurture", "lost")]
+    cases["list by size class"] = [{"url": with_ctx("accounts.index", size_class=size),
+                                    "check": expect("<tr")}
+                                   for size in ("S", "M", "L", "XL", "XXL")]
+    cases["list by tag"] = [{"url": with_ctx("accounts.index", tag=tag), "check": expect("<tr")}
+                            for tag in ("key account", "distributor", "export", "franchise",
+                                        "seasonal")]
+    cases["filters combined"] = [
+        {"url": with_ctx("accounts.index", stage=stage, size_class=size, tag="export"),
+         "headers": htmx, "check": expect("<tr", exclude="<html")}
+        for stage, size in (("customer", "XL"), ("prospect", "S"), ("lost", "XXL"),
+                            ("nurture", "M"), ("customer", "L"))]
     last_page = (total - 1) // 25 + 1
     cases["list last page"] = [{"url": with_ctx("accounts.index", page=last_page - i),
                                 "check": expect("<tr")} for i in range(5)]
