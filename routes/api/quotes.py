@@ -1,17 +1,21 @@
 """Quotes in the API: list, create with lines, read, update while editable, and the actions
-submit, approve, reject, send and revise. The rules are models.quotes'; this only translates."""
+submit, approve, reject, send, revise and copy. The rules are models.quotes'; this only
+translates."""
 from decimal import Decimal
 
 from flask import g, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from peewee import JOIN
 
 from models.accounts import Account
+from models.emails import Email
 from models.money import cents
 from models.products import Product
-from models.quotes import (STATUSES, Quote, approve, can_approve, clean_line, clean_quote_header,
-                           create_quote, lines_by_quote, reject, replace_lines, revise,
-                           submit, update_header)
+from models.quotes import (STATUSES, Quote, approval_reasons, approve, can_approve, clean_line,
+                           clean_quote_header, copy_quote, create_quote, lines_by_quote, reject,
+                           replace_lines, revise, submit, update_header)
+from models.users import User
 from models.validation import Invalid
 
 from . import (ID, JSON_KINDS, ApiError, bp, choice_arg, forbid_unless, found, int_arg, iso_date,
@@ -26,9 +30,13 @@ JSON_KINDS.setdefault("objects", (
 HEADER = {"contact_id": "int", "language": "text", "valid_until": "text",
           "payment_terms": "text", "delivery_terms": "text", "introduction": "text"}
 WRITABLE = {**HEADER, "lines": "objects", "version": "int"}
-READ_ONLY = ("id", "number", "revision", "status", "currency", "totals", "author",
-             "approved_by", "approved_at", "approval_comment", "sent_at", "answered_at",
-             "previous_id", "created_at", "updated_at")
+READ_ONLY = ("id", "number", "display_number", "revision", "status", "currency", "totals",
+             "author", "approved_by", "approved_at", "approval_comment", "approval_reasons",
+             "rejected_by", "rejection_comment", "sent_at", "answered_at", "accepted_by_name",
+             "purchase_order", "decline_reason", "email", "previous_id", "created_at",
+             "updated_at")
+# Statuses whose approval_reasons are worth computing: afterwards there is nothing to approve.
+BEFORE_APPROVAL = ("draft", "awaiting_approval")
 LINE_FIELDS = ("product_id", "description", "quantity", "unit_price", "discount_pct",
                "vat_rate", "cost_price", "unit")
 DECIMALS = ("quantity", "unit_price", "discount_pct", "vat_rate", "cost_price")
@@ -36,8 +44,11 @@ DECIMALS = ("quantity", "unit_price", "discount_pct", "vat_rate", "cost_price")
 
 @bp.get("/quotes")
 def list_quotes():
-    """Quotes in id order; filters: status, account_id, owner (the author's email)."""
-    query = Quote.with_related()
+    """Quotes in id order; filters: status, account_id, owner (the author's email).
+
+    A page costs the same queries for any size: the quotes with their people, their lines,
+    their emails. approval_reasons (two queries a quote) is left to the single quote."""
+    query = _with_people()
     status = choice_arg("status", STATUSES)
     if status:
         query = query.where(Quote.status == status)
@@ -49,7 +60,9 @@ def list_quotes():
         query = query.where(Quote.author == owner)
     rows, next_cursor = page_by_id(query, Quote, page_size())
     lines = lines_by_quote(rows)
-    return page_response([quote_item(q, lines[q.id]) for q in rows], next_cursor)
+    emails = _emails_by_quote(rows)
+    return page_response([quote_item(q, lines[q.id], emails.get(q.id)) for q in rows],
+                         next_cursor)
 
 
 @bp.post("/quotes")
@@ -69,9 +82,9 @@ def post_quote():
         raise Invalid(errors)
     quote = create_quote(account, g.user, header.pop("contact", None))
     if header:
-        update_header(quote, header)
+        update_header(quote, header, by=g.user)
     if items:
-        replace_lines(quote, items)
+        replace_lines(quote, items, by=g.user)
     return record_response(_quote_item(quote.id), 201, url_for(".get_quote", quote_id=quote.id))
 
 
@@ -96,10 +109,10 @@ def patch_quote(quote_id):
     if version is None:
         version = quote.version
     if header:
-        update_header(quote, header, version)
+        update_header(quote, header, version, by=g.user)
         version = quote.version
     if items is not None:
-        replace_lines(quote, items, version)
+        replace_lines(quote, items, version, by=g.user)
     return record_response(_quote_item(quote.id))
 
 
@@ -114,7 +127,8 @@ def submit_quote(quote_id):
 
 @bp.post(f"/quotes/<{ID}:quote_id>/approve")
 def approve_quote(quote_id):
-    """A manager or finance approves (never their own quote), with a comment."""
+    """A manager or finance approves, with a comment; never a quote they wrote or changed
+    (403, as for anyone else who may not approve)."""
     quote = _quote(quote_id)
     body, _errors = _action_body({"comment": "text"})
     forbid_unless(can_approve(g.user, quote))
@@ -142,20 +156,31 @@ def send_quote_now(quote_id):
     if version is not None and version != quote.version:
         raise ApiError(409, _("Someone else changed this record since you read it. "
                               "Read it again, then apply your change to the new version."))
-    email = send_quote(quote, g.user)
-    item = _quote_item(quote.id)
-    item["email"] = {"id": email.id, "message_id": getattr(email, "message_id", None)}
-    return record_response(item)
+    send_quote(quote, g.user)
+    return record_response(_quote_item(quote.id))
 
 
 @bp.post(f"/quotes/<{ID}:quote_id>/revise")
 def revise_quote(quote_id):
+    """The next revision as a draft, from the latest revision of a sent, declined or expired
+    quote; a sent one is superseded by it."""
     quote = _quote(quote_id)
     forbid_unless(quote.can_edit(g.user))
     _action_body()
     revision = revise(quote, g.user)
     return record_response(_quote_item(revision.id), 201,
                            url_for(".get_quote", quote_id=revision.id))
+
+
+@bp.post(f"/quotes/<{ID}:quote_id>/copy")
+def copy_quote_now(quote_id):
+    """A new quote (new number) with the same content, as a draft of the caller's: whatever
+    approval the original had, the copy needs its own."""
+    quote = _quote(quote_id)
+    forbid_unless(quote.can_edit(g.user))
+    _action_body()
+    copy = copy_quote(quote, g.user)
+    return record_response(_quote_item(copy.id), 201, url_for(".get_quote", quote_id=copy.id))
 
 
 # --- translating -----------------------------------------------------------------------------
@@ -219,14 +244,44 @@ def _lines(items, errors):
     return result
 
 
+def _with_people():
+    """Quotes with their account, author and contact, and who approved and who rejected
+    them, in one query."""
+    Approver, Rejecter = User.alias(), User.alias()
+    return (Quote.with_related()
+            .select_extend(Approver, Rejecter)
+            .switch(Quote)
+            .join(Approver, JOIN.LEFT_OUTER, on=(Quote.approved_by == Approver.id))
+            .switch(Quote)
+            .join(Rejecter, JOIN.LEFT_OUTER, on=(Quote.rejected_by == Rejecter.id)))
+
+
+def _emails_by_quote(quotes):
+    """{quote_id: the latest email that sent it to the customer} for a page, in one query."""
+    emails = {}
+    ids = [q.id for q in quotes]
+    if ids:
+        for email in (Email.select(Email.id, Email.quote, Email.message_id, Email.status,
+                                   Email.sent_at, Email.last_error)
+                      .where(Email.quote.in_(ids) & (Email.direction == "out")
+                             & (Email.kind == "quote"))
+                      .order_by(Email.created_at, Email.id)):
+            emails[email.quote_id] = email       # the later overwrites the earlier
+    return emails
+
+
 def _quote(quote_id):
-    return found(Quote.with_related().where(Quote.id == quote_id).first(),
+    return found(_with_people().where(Quote.id == quote_id).first(),
                  _("There is no quote with the id %(id)s.", id=quote_id))
 
 
 def _quote_item(quote_id):
+    """One quote as the single-record endpoints answer it: with its approval_reasons."""
     quote = _quote(quote_id)
-    return quote_item(quote, list(quote.ordered_lines()))
+    lines = list(quote.ordered_lines())
+    reasons = approval_reasons(quote, lines) if quote.status in BEFORE_APPROVAL else []
+    return quote_item(quote, lines, _emails_by_quote([quote]).get(quote.id),
+                      [str(r) for r in reasons])
 
 
 def _decimal(value):
@@ -248,10 +303,23 @@ def _price(value):
     return f"{whole}.{fraction.ljust(2, '0')}"
 
 
-def quote_item(quote, lines):
-    """A quote as a JSON object; its account, author and contact come joined."""
+def _person(user):
+    return {"id": user.id, "email": user.email, "name": user.name}
+
+
+def _email(email):
+    if email is None:
+        return None
+    return {"id": email.id, "message_id": email.message_id, "status": email.status,
+            "sent_at": iso_datetime(email.sent_at), "last_error": email.last_error}
+
+
+def quote_item(quote, lines, email=None, reasons=None):
+    """A quote as a JSON object; its account, people and contact come joined (_with_people),
+    its lines and its email loaded for the page. `reasons` (approval_reasons) only on the
+    single quote: left out of the object when None."""
     totals = quote.totals(lines)
-    return {
+    item = {
         "id": quote.id,
         "number": quote.number,
         "display_number": quote.display_number,
@@ -284,12 +352,23 @@ def quote_item(quote, lines):
             "margin": _money(totals.margin),
             "margin_pct": None if totals.margin_pct is None else format(totals.margin_pct, "f"),
         },
+        "approved_by": _person(quote.approved_by) if quote.approved_by_id else None,
         "approved_at": iso_datetime(quote.approved_at),
         "approval_comment": quote.approval_comment,
+        "approval_reasons": reasons,
+        "rejected_by": _person(quote.rejected_by) if quote.rejected_by_id else None,
+        "rejection_comment": quote.rejection_comment,
         "sent_at": iso_datetime(quote.sent_at),
+        "email": _email(email),
         "answered_at": iso_datetime(quote.answered_at),
+        "accepted_by_name": quote.accepted_by_name,
+        "purchase_order": quote.purchase_order,
+        "decline_reason": quote.decline_reason,
         "previous_id": quote.previous_id,
         "created_at": iso_datetime(quote.created_at),
         "updated_at": iso_datetime(quote.updated_at),
         "version": quote.version,
     }
+    if reasons is None:
+        del item["approval_reasons"]
+    return item
