@@ -351,6 +351,7 @@ def test_a_manager_who_changed_the_quote_cannot_approve_it_through_the_api(api, 
     assert api.post(f"{url}/submit").json["status"] == "awaiting_approval"
     refused = as_manager.post(f"{url}/approve", {"comment": "My own change"})
     assert refused.status_code == 403
+    assert "You changed this quote" in refused.json["error"]
     assert as_manager.post(f"{url}/reject", {"comment": "x"}).status_code == 403
     assert Quote.get_by_id(quote.id).status == "awaiting_approval"
     approved = api.as_user(finance).post(f"{url}/approve", {"comment": "Checked"})

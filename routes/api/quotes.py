@@ -12,7 +12,7 @@ from models.accounts import Account
 from models.emails import Email
 from models.money import cents
 from models.products import Product
-from models.quotes import (STATUSES, Quote, approval_reasons, approve, can_approve, clean_line,
+from models.quotes import (STATUSES, Quote, approval_reasons, approval_refusal, approve, clean_line,
                            clean_quote_header, copy_quote, create_quote, lines_by_quote, reject,
                            replace_lines, revise, submit, update_header)
 from models.users import User
@@ -131,7 +131,7 @@ def approve_quote(quote_id):
     (403, as for anyone else who may not approve)."""
     quote = _quote(quote_id)
     body, _errors = _action_body({"comment": "text"})
-    forbid_unless(can_approve(g.user, quote))
+    _forbid_unless_approver(quote)
     approve(quote, g.user, body.get("comment"), seen_version(body))
     return record_response(_quote_item(quote.id))
 
@@ -140,9 +140,16 @@ def approve_quote(quote_id):
 def reject_quote(quote_id):
     quote = _quote(quote_id)
     body, _errors = _action_body({"comment": "text"})
-    forbid_unless(can_approve(g.user, quote))
+    _forbid_unless_approver(quote)
     reject(quote, g.user, body.get("comment"), seen_version(body))
     return record_response(_quote_item(quote.id))
+
+
+def _forbid_unless_approver(quote):
+    """403 with the reason: not an approver, the author, or someone who changed the quote."""
+    refusal = approval_refusal(g.user, quote)
+    if refusal:
+        raise ApiError(403, str(refusal))
 
 
 @bp.post(f"/quotes/<{ID}:quote_id>/send")
