@@ -190,3 +190,56 @@ def test_a_greek_user_sees_greek_pages(compiled, app, client):
     assert _greek("Customer") in accounts  # a stage: lazy_gettext in models/
     assert _greek("%(num)s account")[0].replace("%(num)s", "1") in accounts  # ngettext
     assert "Customer" not in accounts and "1 account" not in accounts
+
+
+def _dutch(msgid):
+    return {_key(m.id): m for m in _catalog("nl") if m.id}[msgid].string
+
+
+def _insert_in_batches(model, rows, batch=400):
+    from models.db import db, insert_rows
+    with db.atomic():
+        for start in range(0, len(rows), batch):
+            insert_rows(model, rows[start:start + batch])
+
+
+@pytest.mark.parametrize("app", [{"BABEL_TRANSLATION_DIRECTORIES": str(COMPILED)}],
+                         indirect=True)
+def test_counts_in_lists_are_written_the_dutch_way(compiled, app, client):
+    """25,001 is "25.001" in Dutch, in a list's count and page numbers as everywhere else
+    (|number), while the plural form is still chosen by the number and the msgid stays the same."""
+    import datetime
+    from models.accounts import Account
+    from models.contacts import Contact
+    from models.tasks import Task
+    user = make_user("daan@example.com", name="Daan", language="nl")
+    account = make_account(user, name="Bakkerij de Vries")
+    many = 1234
+    # 25,001 accounts: 1,001 pages of 25, so the page numbers need a separator too.
+    _insert_in_batches(Account, [{"name": f"Klant {n:05}", "search_name": f"klant {n:05}",
+                                  "owner": user.id} for n in range(25_000)])
+    _insert_in_batches(Contact, [{"account": account.id, "last_name": f"Jansen {n:04}",
+                                  "search_name": f"jansen {n:04}"} for n in range(many)])
+    due = datetime.date.today() + datetime.timedelta(days=7)
+    _insert_in_batches(Task, [{"account": account.id, "owner": user.id, "due_date": due,
+                               "objective": f"Bellen {n}"} for n in range(many)])
+    login(client, user)
+
+    for url, msgid, count in [("/accounts/", "%(num)s account", "25.001"),
+                              ("/contacts/", "%(num)s contact", "1.234"),
+                              ("/tasks/", "%(num)s task", "1.234")]:
+        plural = _dutch(msgid)[1]
+        for headers in ({}, {"HX-Request": "true"}):  # the page and its results fragment
+            text = text_of(client.get(url, headers=headers))
+            assert plural.replace("%(num)s", count) in text, (url, headers)
+            assert count.replace(".", "") not in text, (url, headers)
+
+    # The page numbers of the list are numbers too: "Pagina 1.001 van 1.001".
+    text = text_of(client.get("/accounts/?page=1001"))
+    assert _dutch("Page %(page)s of %(pages)s").replace("%(page)s", "1.001").replace(
+        "%(pages)s", "1.001") in text
+
+    # In English the same list reads "25,001 accounts".
+    user.language = "en"
+    user.save()
+    assert "25,001 accounts" in text_of(client.get("/accounts/"))

@@ -32,6 +32,43 @@
     }
   });
 
+  // After a rejected form has swapped in, take the user to what needs fixing: the first field
+  // marked invalid, else the form's banner (a 409 "someone else saved first" has no field).
+  // Only for what the user sent (a submit or a click), never for a live check while typing,
+  // which keeps the cursor where it is. One response may settle several elements: act once.
+  var handledRejections = typeof WeakSet === "function" ? new WeakSet() : null;
+  function firstProblem(root) {
+    var selectors = ['[aria-invalid="true"]', ".form-banner[role=alert]", "[role=alert]"];
+    for (var s = 0; s < selectors.length; s++) {
+      var found = Array.prototype.slice.call(root.querySelectorAll(selectors[s]));
+      if (root.matches(selectors[s])) { found.unshift(root); }
+      for (var f = 0; f < found.length; f++) {
+        var element = found[f];
+        var shown = element.getClientRects().length > 0;
+        if (shown && !element.disabled && (s === 0 || element.textContent.trim())) { return element; }
+      }
+    }
+    return null;
+  }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var detail = event.detail || {};
+    var xhr = detail.xhr;
+    if (!xhr || (xhr.status !== 422 && xhr.status !== 409)) { return; }
+    var trigger = detail.requestConfig && detail.requestConfig.triggeringEvent;
+    if (!trigger || (trigger.type !== "submit" && trigger.type !== "click")) { return; }
+    if (handledRejections && handledRejections.has(xhr)) { return; }
+    var swapped = event.target;
+    if (!swapped || !swapped.isConnected || !swapped.querySelectorAll) { return; }
+    var problem = firstProblem(swapped);
+    if (!problem) { return; }  // perhaps in another element this response settled
+    if (handledRejections) { handledRejections.add(xhr); }
+    if (!problem.matches("input, select, textarea, button, a[href], [tabindex]")) {
+      problem.setAttribute("tabindex", "-1");  // a banner: focusable from script only
+    }
+    problem.scrollIntoView({ block: "center" });  // clear of the sticky top bar
+    problem.focus({ preventScroll: true });
+  });
+
   // "/" focuses the first search field on the page (the list's, else the header's).
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) { return; }

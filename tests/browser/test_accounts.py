@@ -110,3 +110,79 @@ def test_an_invalid_edit_comes_back_in_place_with_the_message(page, page_watch, 
     expect(page.locator("form#account-form")).to_have_count(1)  # swapped in place, not nested
     expect(page).to_have_url(re.compile(rf"/accounts/{account.id}/edit$"))
     assert page.evaluate("window.stillTheSamePage") is True
+
+
+# Where an element is on screen: inside the window and below the sticky top bar.
+IN_VIEW = """element => {
+  const box = element.getBoundingClientRect();
+  const bar = document.querySelector('.topbar').getBoundingClientRect();
+  return box.height > 0 && box.top >= bar.bottom && box.bottom <= window.innerHeight;
+}"""
+
+
+def test_a_rejected_form_takes_the_user_to_the_first_field_to_fix(page, page_watch, user):
+    """Submitted from the bottom of the long form, the 422 swaps in the same form: the cursor
+    goes to the empty name and the page scrolls up to it, so the message is seen at once."""
+    page_watch.expect_status(422, "/accounts/new")
+    sign_in(page, user)
+    page.goto("/accounts/new")
+    page.get_by_label("City").fill("Utrecht")
+    page.get_by_label("Credit and solvency").fill("Pays on time.")
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    name = page.get_by_label("Name")
+    assert not name.evaluate(IN_VIEW)  # the test starts where the user could not see it
+    page.evaluate("window.stillTheSamePage = true")
+
+    page.get_by_role("button", name="Create account").click()
+
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(name).to_be_focused()
+    assert name.evaluate(IN_VIEW)  # app.js scrolls, then focuses, in one go
+    error = page.locator("#name-error")
+    expect(error).not_to_be_empty()
+    expect(error).to_be_visible()
+    assert error.evaluate(IN_VIEW)
+    expect(page.get_by_label("Credit and solvency")).to_have_value("Pays on time.")
+    assert page.evaluate("window.stillTheSamePage") is True  # swapped in place
+
+
+def test_a_refused_save_without_a_field_to_fix_takes_the_user_to_the_message(page, page_watch,
+                                                                             user):
+    """409: someone else saved the account first; no field is wrong, the banner says why."""
+    from models.accounts import Account
+    account = make_account(user, "Bakkerij de Vries", city="Utrecht")
+    page_watch.expect_status(409, f"/accounts/{account.id}/edit")
+    sign_in(page, user)
+    page.goto(f"/accounts/{account.id}/edit")
+    page.get_by_label("City").fill("Amersfoort")
+    Account.update(version=Account.version + 1).where(Account.id == account.id).execute()
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+
+    with page.expect_response(lambda r: r.request.method == "POST"
+                              and r.url.endswith(f"/accounts/{account.id}/edit")) as answer:
+        page.get_by_role("button", name="Save account").click()
+    assert answer.value.status == 409
+
+    banner = page.locator("#account-form .form-banner")
+    expect(banner).to_contain_text("Someone else changed this account")
+    expect(banner).to_be_focused()
+    assert banner.evaluate(IN_VIEW)
+    expect(page.get_by_label("City")).to_have_value("Amersfoort")
+
+
+def test_the_search_box_says_what_it_searches(page, user):
+    """The list's search matches names only, so its hint says "Name", not "Name or city"."""
+    make_account(user, "Bakkerij de Vries", city="Utrecht")
+    make_account(user, "Slagerij Smit", city="Amersfoort")
+    sign_in(page, user)
+    page.goto("/accounts/")
+    search = page.get_by_role("searchbox", name="Search", exact=True)
+    expect(search).to_have_attribute("placeholder", "Name")
+    count = page.locator(".result-count")
+
+    search.fill("Utrecht")  # a city: not searched
+    expect(count).to_have_text("0 accounts")
+    search.fill("vries")
+    expect(count).to_have_text("1 account")
+    expect(page.locator("#account-results").get_by_role("link", name="Bakkerij de Vries")) \
+        .to_be_visible()
