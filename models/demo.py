@@ -13,6 +13,7 @@ from .accounts import Account, AccountDomain, clean_account, save_account, set_t
 from .contacts import Contact, clean_contact, save_contact
 from .db import db, to_utc, utcnow
 from .demo_mail import load_demo_mail
+from .demo_quotes import load_demo_quotes
 from .tasks import create_task
 from .timeline import record_entry
 from .users import User
@@ -236,10 +237,12 @@ def load_demo(only_if_empty=False):
         entries = sum(_timeline(rng, index, account, users, contacts[account.id])
                       for index, account in enumerate(accounts))
         tasks = _tasks(rng, accounts, users, contacts, today)
+        products, quotes = load_demo_quotes(accounts, contacts, users, random.Random(SEED + 1))
         mail = load_demo_mail(accounts, contacts)
     people = sum(len(c) for c in contacts.values())
     return (f"Demo data loaded: {len(users)} users, {len(accounts)} accounts, {people} contacts, "
-            f"{entries} timeline entries, {tasks} tasks, {mail} received emails. "
+            f"{entries} timeline entries, {tasks} tasks, {mail} received emails, "
+            f"{products} products, {quotes} quotes. "
             f"Log in as anna@example.com or admin@example.com with the password {DEMO_PASSWORD}.")
 
 
