@@ -2,6 +2,8 @@
 import datetime
 import functools
 from decimal import Decimal
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 
 from babel import Locale
 from babel.numbers import (format_currency, format_decimal as babel_format_decimal,
@@ -108,6 +110,17 @@ def plain(value):
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def readable(header):
+    """An address header as a person reads it: "Νίκος Π. <n@x.gr>", not its MIME encoded words
+    (outgoing mail keeps names encoded, so the worker can split the list on commas)."""
+    if not header or "=?" not in header:
+        return header or ""
+    try:
+        return str(make_header(decode_header(header)))
+    except (HeaderParseError, LookupError, UnicodeDecodeError, ValueError):
+        return header
+
+
 def list_url(endpoint, args, **changes):
     """The list's URL with its current filters, some changed; empty ones left out."""
     merged = {**args, **changes}
@@ -126,6 +139,7 @@ def init_app(app):
         number=lambda n: format_decimal(n) if n is not None else "",
         money=money,
         plain=plain,
+        readable=readable,
     )
     app.jinja_env.globals.update(
         today=local_today,

@@ -295,7 +295,7 @@ def test_a_quote_in_every_state(demo):
         assert email.timeline_entry.occurred_at == quote.sent_at
         assert quote.created_at <= quote.sent_at <= utcnow()
     outbox = {e.status for e in Email.select().where(Email.direction == "out")}
-    assert outbox == {"sent", "queued"}   # the newest waits for a mail server
+    assert outbox == {"sent"}   # nothing waits: a mail server set up later mails no demo customer
     assert quotes["sent"][0].valid_until >= today
     expired = quotes["expired"][0]
     assert expired.valid_until < today and expired.answered_at is None

@@ -176,3 +176,19 @@ def test_whoever_sends_the_quote_sees_where_its_email_is(app, client, user, smtp
     page, timeline = seen()
     assert "Sent" in page and "waiting for the customer" in page
     assert "Last error" not in page and "Delivery Sent" in timeline
+
+
+def test_a_greek_name_reads_as_greek_on_the_quote_and_the_timeline(app, client, user):
+    """The stored header keeps the name MIME-encoded (the worker splits the list on commas);
+    people read it decoded."""
+    from models.contacts import Contact
+    quote = sendable_quote(user, language="el")
+    Contact.update(first_name="Ελένη").where(Contact.id == quote.contact_id).execute()
+    send_quote(Quote.get_by_id(quote.id), user)
+    stored = Email.get(Email.quote == quote.id)
+    assert "=?utf-8?" in stored.to_addrs
+    login(client, user)
+    for url in (f"/quotes/{quote.id}", f"/accounts/{quote.account_id}"):
+        page = text_of(client.get(url))
+        assert "Ελένη Papadopoulou &lt;anna@devries.example&gt;" in page, url
+        assert "=?utf-8?" not in page
