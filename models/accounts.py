@@ -8,7 +8,7 @@ from peewee import (SQL, CharField, DateTimeField, ForeignKeyField, IntegerField
 
 from .db import BaseModel, VersionedModel, db, utcnow
 from .users import LANGUAGES, User
-from .validation import Checker, Invalid
+from .validation import Checker, Invalid, search_term
 
 STAGES = {
     "suspect": _l("Suspect"),
@@ -49,7 +49,8 @@ def search_key(text):
 
 def contains(field, query):
     """`field` (already a search_key) contains the query, wildcards in it taken literally."""
-    escaped = search_key(query).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = (search_key(search_term(query))
+               .replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
     return NodeList((field, SQL("LIKE"), f"%{escaped}%", SQL("ESCAPE '\\'")))
 
 
@@ -122,11 +123,14 @@ class Account(VersionedModel):
 
     @classmethod
     def matching(cls, q="", owner=None, stage=None, size_class=None, tag=None):
-        """Accounts matching the list's search and filters: no joins, not ordered or paged."""
+        """Accounts matching the list's search and filters: no joins, not ordered or paged.
+
+        The filters are read as typed into a URL: `owner` an id, the others search terms."""
+        q, stage, size_class, tag = (search_term(v) for v in (q, stage, size_class, tag))
         query = cls.select()
         if q:
             query = query.where(contains(cls.search_name, q))
-        if owner:
+        if owner is not None:
             query = query.where(cls.owner == owner)
         if stage:
             query = query.where(cls.stage == stage)

@@ -8,7 +8,7 @@ from peewee import (JOIN, BooleanField, CharField, DateField, DateTimeField, For
 from .accounts import Account, contains, search_key
 from .db import BaseModel, VersionedModel, db, is_postgres, utcnow
 from .users import LANGUAGES, User
-from .validation import Checker
+from .validation import Checker, search_term
 
 DMU_ROLES = {
     "decision_maker": _l("Decision maker"),
@@ -96,6 +96,7 @@ class Contact(VersionedModel):
     @classmethod
     def matching(cls, q):
         """The condition "name, email address or phone number matches `q`"."""
+        q = search_term(q)
         digits = _digits(q)
         by_email = (ContactEmail.select(ContactEmail.contact)
                     .where(_starts_with(ContactEmail.email, q.strip().lower())))
@@ -133,13 +134,14 @@ class Contact(VersionedModel):
 
     @classmethod
     def _filtered(cls, query, q, dmu_role, owner):
+        q = search_term(q)
         if q:
             query = query.where(cls.matching(q))
         if dmu_role == NO_ROLE:
             query = query.where(cls.dmu_role.is_null())
         elif dmu_role:
             query = query.where(cls.dmu_role == dmu_role)
-        if owner:
+        if owner is not None:
             query = query.where(cls.account.in_(
                 Account.select(Account.id).where(Account.owner == owner)))
         return query
@@ -238,9 +240,7 @@ def clean_contact(data, partial=False):
     check.boolean("newsletter_consent")
     check.choice("consent_source", CONSENT_SOURCES, required=False)
     values = check.values
-    if values.get("birthday") and values["birthday"].year < 1900:
-        check.fail("birthday", _l("Enter a birthday after 1900."))
-    elif values.get("birthday") and values["birthday"] > datetime.date.today():
+    if values.get("birthday") and values["birthday"] > datetime.date.today():
         check.fail("birthday", _l("A birthday cannot lie in the future."))
     return check.done()
 

@@ -6,6 +6,8 @@ import zoneinfo
 from peewee import AutoField, DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect
 
+from .validation import MAX_ID, parse_int
+
 db = DatabaseProxy()
 
 # SQLite gets the settings a busy single-office install needs: readers never
@@ -118,19 +120,25 @@ class VersionedModel(BaseModel):
     """
 
     def save_checked(self, seen_version):
+        """Write the record if it still has `seen_version`. A version that is missing, garbled
+        ("abc") or one no record can have (a number too large for the database) was not read
+        from this record either: StaleRecord, never an error from the database."""
+        seen = parse_int(seen_version, minimum=1, maximum=MAX_ID - 1)
+        if seen is None:
+            raise StaleRecord()
         cls = type(self)
         fields = {f: getattr(self, f.name) for f in cls._meta.sorted_fields
                   if f.name not in ("id", "version")}
         if hasattr(self, "updated_at"):
             self.updated_at = utcnow()
             fields[cls.updated_at] = self.updated_at
-        fields[cls.version] = int(seen_version) + 1
+        fields[cls.version] = seen + 1
         changed = (cls.update(fields)
-                   .where((cls.id == self.id) & (cls.version == int(seen_version)))
+                   .where((cls.id == self.id) & (cls.version == seen))
                    .execute())
         if not changed:
             raise StaleRecord()
-        self.version = int(seen_version) + 1
+        self.version = seen + 1
         return self
 
 

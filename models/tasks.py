@@ -9,7 +9,7 @@ from .contacts import Contact
 from .db import BaseModel, db, utcnow
 from .timeline import TimelineEntry, clean_entry, record_entry
 from .users import User
-from .validation import Checker, Invalid
+from .validation import Checker, Invalid, parse_int
 
 
 class Task(BaseModel):
@@ -85,13 +85,16 @@ def _as_date(value):
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
 
 
-def clean_task(data, partial=False):
+def clean_task(data, partial=False, account=None):
+    """Validate a task; `contact` must be one of `account`'s, checked here with the other
+    fields so that one answer names every field that is wrong (a Contact in the values)."""
     check = Checker(data, partial=partial)
     check.text("objective", required=True, max_length=2000, multiline=True)
     check.date("due_date", required=True)
     owners = {str(u.id): u for u in User.active_users()}
     check.choice("owner", owners)
-    check.integer("contact")
+    check.record("contact", lambda contact_id: _contact_or_none(account, contact_id),
+                 _l("Choose a contact of this account."))
     values = check.values
     if values.get("owner"):
         values["owner"] = owners[values["owner"]]
@@ -121,13 +124,26 @@ def update_task(task, values):
     return task
 
 
-def _contact_of(account, contact_id):
-    if not contact_id:
+def _contact_or_none(account, contact_id):
+    """The account's contact with this id, or None. Without an account (an API call naming
+    none that exists, which is its own error) only the id itself can be checked."""
+    if account is None:
+        return contact_id
+    return Contact.get_or_none((Contact.id == contact_id) & (Contact.account == account))
+
+
+def _contact_of(account, contact):
+    """The contact (a Contact, as clean_task gives it, or an id) if it is one of the account's;
+    None for none; Invalid when it is not."""
+    if contact is None or contact == "":
         return None
-    contact = Contact.get_or_none((Contact.id == contact_id) & (Contact.account == account))
-    if contact is None:
+    if isinstance(contact, Contact) and contact.account_id == account.id:
+        return contact
+    contact_id = contact.id if isinstance(contact, Contact) else parse_int(contact, minimum=1)
+    found = _contact_or_none(account, contact_id) if contact_id is not None else None
+    if found is None:
         raise Invalid({"contact": _l("Choose a contact of this account.")})
-    return contact
+    return found
 
 
 def mark_overdue_tasks(today=None):

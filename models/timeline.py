@@ -8,7 +8,7 @@ from .accounts import Account
 from .contacts import Contact
 from .db import BaseModel, db, to_utc, utcnow
 from .users import User
-from .validation import Checker
+from .validation import Checker, parse_int, search_term
 
 KINDS = {
     "note": _l("Note"),
@@ -57,6 +57,7 @@ class TimelineEntry(BaseModel):
         query = (cls.select(cls, User)
                  .join(User, join_type=JOIN.LEFT_OUTER, on=(cls.author == User.id))
                  .where(cls.account == account))
+        kind = search_term(kind)
         if kind:
             query = query.where(cls.kind == kind)
         position = parse_cursor(before)
@@ -77,13 +78,19 @@ class TimelineParticipant(BaseModel):
 
 
 def parse_cursor(cursor):
-    if not cursor:
+    """(moment, entry id) from a cursor like "2026-03-01T09:30:00_42"; None when it is not one
+    an entry could have written (the first page is shown then)."""
+    if not cursor or not isinstance(cursor, str) or "_" not in cursor:
         return None
+    at, entry_id = cursor.rsplit("_", 1)
+    entry_id = parse_int(entry_id, minimum=1)
     try:
-        at, entry_id = cursor.rsplit("_", 1)
-        return datetime.datetime.fromisoformat(at), int(entry_id)
+        moment = datetime.datetime.fromisoformat(at)
     except ValueError:
         return None
+    if entry_id is None or moment.tzinfo is not None:
+        return None
+    return moment, entry_id
 
 
 def page_of(account, kind=None, before=None, size=PAGE_SIZE):
@@ -140,10 +147,9 @@ def clean_entry(data, account, timezone_name="UTC", partial=False, entry=None):
         ids = data.get("contacts") or []
         if isinstance(ids, str):
             ids = [ids]
-        try:
-            ids = {int(i) for i in ids}
-        except (TypeError, ValueError):
-            ids = None
+        ids = {parse_int(i, minimum=1) for i in ids} if isinstance(ids, (list, tuple)) else {None}
+        if None in ids:
+            ids = None  # not a list of ids, or a number no contact can have
         known = set() if not ids else {c.id for c in Contact.select(Contact.id).where(
             (Contact.account == account) & Contact.id.in_(ids))}
         if ids is None or known != ids:

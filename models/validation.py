@@ -5,13 +5,82 @@ on `Checker`; the inline field check calls the same function, so the message a
 user sees while typing is the one the save would give.
 """
 import datetime
+import functools
 import re
 
 from flask_babel import lazy_gettext as _l
 
+# Ids, versions and counts are 32-bit integers in the database: a larger number names nothing,
+# and handed to the database it fails (OverflowError on SQLite, DataError on PostgreSQL).
+MAX_ID = 2**31 - 1
+# The years a date typed by a person may have: older or later ones are typing mistakes, and at
+# the far ends a moment cannot even be moved into UTC (year 1 at +05:00 is before year 1).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+# C0 control characters other than tab, line feed and carriage return: nobody types them, and
+# PostgreSQL refuses NUL outright ("A string literal cannot contain NUL").
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+INTEGER_RE = re.compile(r"([+-]?)0*([0-9]+)")
+HUGE = 10**30  # what a number of more digits is read as: beyond every range, cheap to compare
+
 EMAIL_RE = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{4,30}$")
+
+
+def parse_int(value, *, minimum=0, maximum=MAX_ID):
+    """A whole number from input, or None: an int, or a string of ASCII digits (with a sign
+    when `minimum` is negative), from `minimum` to `maximum`. The one reading of a number for
+    ids, versions, pages and cursors, so none can reach the database out of its range."""
+    number = _whole(value)
+    if number is None or not minimum <= number <= maximum:
+        return None
+    return number
+
+
+def _whole(value):
+    """An int, or a string like "12" or "-3" (not "²" or "1.0"), or None. A string of more
+    than 30 digits counts as ±HUGE, so a thousand digits cost no more than ten."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    match = INTEGER_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    sign, digits = match.groups()
+    number = int(digits) if len(digits) <= 30 else HUGE
+    return -number if sign == "-" else number
+
+
+def search_term(text):
+    """What a search or filter may look for: control characters dropped (no stored text holds
+    one, and PostgreSQL cannot be asked about NUL), tabs and line breaks as spaces, trimmed.
+    Every search term passes through here: `contains`, `Contact.matching`, the list filters."""
+    if not isinstance(text, str):
+        return ""
+    return CONTROL_RE.sub("", re.sub(r"[\t\n\r]", " ", text)).strip()
+
+
+def has_control_characters(value):
+    """Whether `value` (a string or a list of them) holds a character CONTROL_RE refuses."""
+    if isinstance(value, str):
+        return CONTROL_RE.search(value) is not None
+    if isinstance(value, (list, tuple)):
+        return any(has_control_characters(item) for item in value)
+    return False
+
+
+def _field(method):
+    """A Checker method: skipped when a partial update leaves the field out; refused when the
+    value holds control characters, whatever kind of field it is."""
+    @functools.wraps(method)
+    def check(self, name, *args, **kwargs):
+        if self._skip(name):
+            return None
+        if has_control_characters(self.data.get(name)):
+            return self.fail(name, _l("Remove the invisible control characters from this text."))
+        return method(self, name, *args, **kwargs)
+    return check
 
 
 class Invalid(Exception):
@@ -47,9 +116,8 @@ class Checker:
     def fail(self, name, message):
         self.errors.setdefault(name, message)
 
+    @_field
     def text(self, name, *, required=False, max_length=200, multiline=False):
-        if self._skip(name):
-            return
         value = self._raw(name)
         if value is None:
             value = ""
@@ -59,13 +127,12 @@ class Checker:
             return self.fail(name, _l("This field is required."))
         if len(value) > max_length:
             return self.fail(name, _l("Keep this under %(n)s characters.", n=max_length))
-        if not multiline and ("\n" in value or "\r" in value):
+        if not multiline and ("\n" in value or "\r" in value or "\t" in value):
             value = " ".join(value.split())
         self.values[name] = value
 
+    @_field
     def choice(self, name, choices, *, required=True):
-        if self._skip(name):
-            return
         value = self._raw(name) or ""
         if not value and not required:
             self.values[name] = None
@@ -74,9 +141,8 @@ class Checker:
             return self.fail(name, _l("Choose one of the options."))
         self.values[name] = value
 
+    @_field
     def email(self, name, *, required=False):
-        if self._skip(name):
-            return
         value = (self._raw(name) or "")
         if not isinstance(value, str):
             return self.fail(name, _l("Enter a valid email address."))
@@ -90,10 +156,9 @@ class Checker:
             return self.fail(name, _l("Enter a valid email address, like name@example.com."))
         self.values[name] = value
 
+    @_field
     def email_list(self, name):
         """Several addresses, separated by commas, spaces or new lines (or a JSON list)."""
-        if self._skip(name):
-            return
         items = _split_list(self._raw(name))
         if items is None:
             return self.fail(name, _l("Enter email addresses separated by commas."))
@@ -102,9 +167,8 @@ class Checker:
             return self.fail(name, _l("This is not a valid email address: %(v)s", v=bad[0]))
         self.values[name] = _unique(e.lower() for e in items)
 
+    @_field
     def domain_list(self, name):
-        if self._skip(name):
-            return
         items = _split_list(self._raw(name))
         if items is None:
             return self.fail(name, _l("Enter domains separated by commas."))
@@ -116,17 +180,15 @@ class Checker:
             cleaned.append(domain)
         self.values[name] = _unique(cleaned)
 
+    @_field
     def phone(self, name):
-        if self._skip(name):
-            return
         value = self._raw(name) or ""
         if value and (not isinstance(value, str) or not PHONE_RE.match(value)):
             return self.fail(name, _l("Enter a phone number with digits, like +31 20 123 4567."))
         self.values[name] = value
 
+    @_field
     def url(self, name):
-        if self._skip(name):
-            return
         value = self._raw(name) or ""
         if not isinstance(value, str):
             return self.fail(name, _l("Enter a web address."))
@@ -136,9 +198,8 @@ class Checker:
             return self.fail(name, _l("Enter a web address, like www.example.com."))
         self.values[name] = value
 
+    @_field
     def date(self, name, *, required=False):
-        if self._skip(name):
-            return
         value = self._raw(name) or ""
         if not value:
             if required:
@@ -146,14 +207,16 @@ class Checker:
             self.values[name] = None
             return
         try:
-            self.values[name] = datetime.date.fromisoformat(str(value))
+            day = datetime.date.fromisoformat(str(value))
         except ValueError:
-            self.fail(name, _l("Enter a date as YYYY-MM-DD."))
+            return self.fail(name, _l("Enter a date as YYYY-MM-DD."))
+        if not self._in_range(name, day):
+            return
+        self.values[name] = day
 
+    @_field
     def datetime(self, name, *, required=False):
         """A moment in time; naive input is read as UTC by the caller's convention."""
-        if self._skip(name):
-            return
         value = self._raw(name) or ""
         if not value:
             if required:
@@ -161,16 +224,26 @@ class Checker:
             self.values[name] = None
             return
         try:
-            self.values[name] = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            moment = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
-            self.fail(name, _l("Enter a date and time as YYYY-MM-DD HH:MM."))
+            return self.fail(name, _l("Enter a date and time as YYYY-MM-DD HH:MM."))
+        if not self._in_range(name, moment):
+            return
+        self.values[name] = moment
 
+    def _in_range(self, name, day):
+        """Whether a date or moment lies in the years people mean (a message when not)."""
+        if EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            return True
+        self.fail(name, _l("Enter a date from %(first)s to %(last)s.",
+                           first=str(EARLIEST_YEAR), last=str(LATEST_YEAR)))
+        return False
+
+    @_field
     def decimal(self, name, message, *, places, maximum=None, minimum=None, required=True,
                 positive=False, default=None):
         """A Decimal from user input ("12,50", "1.234,50", or a JSON number read as written)."""
         from .money import ZERO, parse_decimal
-        if self._skip(name):
-            return
         raw = self._raw(name)
         if raw is None or raw == "":
             if required:
@@ -187,9 +260,8 @@ class Checker:
             return self.fail(name, message)
         self.values[name] = value
 
+    @_field
     def boolean(self, name):
-        if self._skip(name):
-            return
         value = self.data.get(name)
         if isinstance(value, bool):
             self.values[name] = value
@@ -200,22 +272,40 @@ class Checker:
         else:
             self.fail(name, _l("Choose yes or no."))
 
-    def integer(self, name, *, required=False, minimum=None):
-        if self._skip(name):
-            return
+    @_field
+    def integer(self, name, *, required=False, minimum=None, maximum=MAX_ID):
+        """A whole number; at most `maximum` (by default what the database can hold)."""
         value = self._raw(name)
         if value in (None, ""):
             if required:
                 return self.fail(name, _l("This field is required."))
             self.values[name] = None
             return
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
+        number = _whole(value)
+        if number is None:
             return self.fail(name, _l("Enter a whole number."))
-        if minimum is not None and number < minimum:
-            return self.fail(name, _l("Enter a number of at least %(n)s.", n=minimum))
+        if number < (-MAX_ID if minimum is None else minimum):
+            return self.fail(name, _l("Enter a number of at least %(n)s.",
+                                      n=-MAX_ID if minimum is None else minimum))
+        if number > maximum:
+            return self.fail(name, _l("Enter a number of at most %(n)s.", n=maximum))
         self.values[name] = number
+
+    @_field
+    def record(self, name, find, message, *, required=False):
+        """A record chosen by its id: `find(id)` answers it, or None when it is not one the
+        field may name. `message` for an id that names none (or could not be an id at all)."""
+        value = self._raw(name)
+        if value in (None, ""):
+            if required:
+                return self.fail(name, _l("This field is required."))
+            self.values[name] = None
+            return
+        record_id = parse_int(value, minimum=1)
+        found = find(record_id) if record_id is not None else None
+        if found is None:
+            return self.fail(name, message)
+        self.values[name] = found
 
     def done(self):
         if self.errors:

@@ -12,10 +12,11 @@ from models.quotes import Quote, totals_by_quote
 from models.tasks import Task
 from models.timeline import KINDS, MANUAL_KINDS, page_of
 from models.users import LANGUAGES, User
-from models.validation import Invalid
+from models.validation import Invalid, parse_int
 
 from .access import editable_account, find, get_or_404
-from .rendering import field_check, form_response, page_or_fragment, see_other
+from .rendering import (field_check, form_response, form_version, id_arg, page_number,
+                        page_or_fragment, see_other)
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 
@@ -27,8 +28,8 @@ FILTERS = ("q", "owner", "stage", "size_class", "tag", "sort")
 def index():
     """The list: search as you type, filter chips, sortable headers, pages."""
     args = {k: request.args.get(k, "").strip() for k in FILTERS}
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    owner = args["owner"] if args["owner"].isdigit() else None
+    page = page_number()
+    owner = id_arg("owner")
     filters = {"q": args["q"], "owner": owner, "stage": args["stage"] or None,
                "size_class": args["size_class"] or None, "tag": args["tag"] or None}
     accounts, total = Account.list_page(filters, args["sort"] or "name", page, PAGE_SIZE)
@@ -61,7 +62,8 @@ def create():
 @bp.post("/check")
 def check():
     """Inline validation: the message the save would give for one field."""
-    return field_check(clean_account, find(Account, request.form.get("account_id")))
+    return field_check(clean_account,
+                       find(Account, parse_int(request.form.get("account_id"), minimum=1)))
 
 
 @bp.get("/<int:account_id>")
@@ -85,7 +87,7 @@ def edit(account_id):
     if request.method == "POST":
         form = request.form
         try:
-            save_account(clean_account(form, account), account, seen_version=form.get("version"))
+            save_account(clean_account(form, account), account, seen_version=form_version(form))
         except Invalid as invalid:
             return form_response("accounts/edit.html", "accounts/_form.html", invalid.errors,
                                  account=account, **_form_context(form))
@@ -104,7 +106,7 @@ def edit(account_id):
 @bp.post("/<int:account_id>/team")
 def add_member(account_id):
     account = editable_account(account_id)
-    user = find(User, request.form.get("user"))
+    user = find(User, parse_int(request.form.get("user"), minimum=1))
     if user is None:
         flash(_("Choose a colleague to add to the team."), "error")
     else:

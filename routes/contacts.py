@@ -10,8 +10,8 @@ from models.users import LANGUAGES, User
 from models.validation import Invalid
 
 from .access import editable_account, get_or_404
-from .rendering import (field_check, form_response, fragment, page_or_fragment, see_other,
-                        wants_fragment)
+from .rendering import (field_check, form_response, form_version, fragment, id_arg, page_number,
+                        page_or_fragment, see_other, wants_fragment)
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -23,8 +23,8 @@ FILTERS = ("q", "dmu_role", "owner", "sort")
 def index():
     """The list: search as you type, DMU and owner filters, sortable headers, pages."""
     args = {k: request.args.get(k, "").strip() for k in FILTERS}
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    owner = int(args["owner"]) if args["owner"].isdigit() else None
+    page = page_number()
+    owner = id_arg("owner")
     dmu_role = args["dmu_role"] if args["dmu_role"] in DMU_ROLES or \
         args["dmu_role"] == NO_ROLE else None
     filters = dict(q=args["q"], dmu_role=dmu_role, owner=owner)
@@ -96,7 +96,7 @@ def edit(contact_id):
     if request.method == "POST":
         form = request.form
         try:
-            save_contact(clean_contact(form), contact, seen_version=_version(form))
+            save_contact(clean_contact(form), contact, seen_version=form_version(form))
         except Invalid as invalid:
             return form_response("contacts/edit.html", "contacts/_form.html", invalid.errors,
                                  account=account, contact=contact, **_form_context(form))
@@ -139,12 +139,6 @@ def _editable(contact_id):
     contact = get_or_404(Contact, contact_id)
     contact.account = editable_account(contact.account_id)
     return contact
-
-
-def _version(form):
-    """The version the form was loaded with; a missing or garbled one counts as stale."""
-    version = form.get("version", "")
-    return int(version) if version.isdigit() else -1
 
 
 def _form_context(form):

@@ -1,18 +1,22 @@
 """My day, global search and the health check."""
 import datetime
+import logging
 
 from flask import Blueprint, g, jsonify, request
 from flask_babel import to_user_timezone
+from peewee import DatabaseError
 
 from models.accounts import Account, accounts_going_quiet
 from models.contacts import Contact, birthdays_between, emails_by_contact
 from models.db import db, utcnow
 from models.quotes import Quote, totals_by_quote
 from models.tasks import Task
+from models.validation import search_term
 
 from .rendering import page_or_fragment
 
 bp = Blueprint("main", __name__)
+log = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 8
 # My day shows what to do now, not everything: the rest is one click away in Tasks.
@@ -44,7 +48,7 @@ def my_day():
 @bp.get("/search")
 def search():
     """Accounts and contacts by name, email or phone; the header's live results."""
-    q = request.args.get("q", "").strip()
+    q = search_term(request.args.get("q", ""))
     accounts, contacts = [], []
     if q:
         accounts = list(Account.search(q).limit(SEARCH_LIMIT))
@@ -61,6 +65,23 @@ def healthz():
     """200 when the database answers; 503 otherwise (for load balancers and monitoring)."""
     try:
         db.execute_sql("SELECT 1").fetchone()
-    except Exception as error:  # any database failure means "not healthy", with the reason
-        return jsonify(status="error", database=str(error)), 503
+    except Exception as error:  # any database failure means "not healthy"
+        return _unhealthy(error)
     return jsonify(status="ok", database="ok")
+
+
+@bp.errorhandler(DatabaseError)
+def database_failed(error):
+    """A database that cannot even be connected to fails before the view runs (every request
+    opens its connection first, routes/__init__.py): for /healthz that is the 503 it reports;
+    for the other pages of this blueprint the usual 500."""
+    if request.endpoint != "main.healthz":
+        raise error
+    return _unhealthy(error)
+
+
+def _unhealthy(error):
+    """The 503: the reason goes to the log, not to whoever asks (a connection error names
+    the host, the database and the user)."""
+    log.error("health check: the database does not answer: %s", error)
+    return jsonify(status="error", database="unavailable"), 503

@@ -1,5 +1,8 @@
-"""The one choice between a whole page and its swappable fragment."""
-from flask import make_response, redirect, render_template, request
+"""The one choice between a whole page and its swappable fragment, and reading what every
+list and form shares: the page number and the version a form was loaded with."""
+from flask import abort, make_response, redirect, render_template, request
+
+from models.validation import HUGE, MAX_ID, parse_int
 
 
 def wants_fragment():
@@ -55,3 +58,27 @@ def see_other(url):
         response.headers["HX-Redirect"] = url
         return response
     return redirect(url, 303)
+
+
+def page_number():
+    """The list page asked for (`?page=`, from 1). Anything but a number is page 1, as is a
+    number below 1; a number no list can reach (beyond MAX_ID) is 404: no such page."""
+    number = parse_int(request.args.get("page", ""), minimum=-HUGE, maximum=HUGE)
+    if number is not None and number > MAX_ID:
+        abort(404)
+    return max(number or 1, 1)
+
+
+def id_arg(name):
+    """A list filter naming a record by its id (`?owner=3`): None when absent or not a number
+    (no filter), else the id, or 0 for a number no record can have, which matches nothing."""
+    number = parse_int(request.args.get(name, ""), minimum=-HUGE, maximum=HUGE)
+    if number is None:
+        return None
+    return number if 0 < number <= MAX_ID else 0
+
+
+def form_version(form):
+    """The version an edit form was loaded with. Missing or garbled, it matches no record's
+    version: the save is refused as stale (409) rather than overwriting unseen changes."""
+    return parse_int(form.get("version", ""), minimum=1) or 0

@@ -6,10 +6,10 @@ from models.accounts import Account
 from models.contacts import Contact
 from models.tasks import Task, clean_task, create_task, update_task
 from models.users import User
-from models.validation import Invalid
+from models.validation import Invalid, parse_int
 
 from .access import get_or_404
-from .rendering import form_response, fragment, page_or_fragment
+from .rendering import form_response, fragment, id_arg, page_number, page_or_fragment
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -21,8 +21,10 @@ VIEWS = ("open", "overdue", "done")
 def index():
     """My tasks (or a colleague's): open, overdue or done."""
     view = request.args.get("view") if request.args.get("view") in VIEWS else "open"
-    owner_id = request.args.get("owner", type=int) or g.user.id
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    owner_id = id_arg("owner")
+    if owner_id is None:
+        owner_id = g.user.id
+    page = page_number()
     query = Task.with_related().where(Task.owner == owner_id)
     if view == "done":
         query = query.where(Task.done == True).order_by(Task.done_at.desc(), Task.id.desc())  # noqa: E712
@@ -41,12 +43,12 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 def create():
-    account = get_or_404(Account, request.values.get("account", type=int))
+    account = get_or_404(Account, parse_int(request.values.get("account"), minimum=1))
     form = request.form if request.method == "POST" else {
         "owner": str(g.user.id), "contact": request.args.get("contact", "")}
     if request.method == "POST":
         try:
-            task = create_task(account, clean_task(form), g.user)
+            task = create_task(account, clean_task(form, account=account), g.user)
         except Invalid as invalid:
             return form_response("tasks/new.html", "tasks/_form.html", invalid.errors,
                                  **_form_context(account, form))
@@ -62,7 +64,7 @@ def edit(task_id):
     if request.method == "POST":
         form = request.form
         try:
-            update_task(task, clean_task(form))
+            update_task(task, clean_task(form, account=task.account))
         except Invalid as invalid:
             return form_response("tasks/edit.html", "tasks/_form.html", invalid.errors,
                                  task=task, **_form_context(task.account, form))

@@ -21,14 +21,14 @@ from flask_babel import lazy_gettext as _l
 
 from models.db import StaleRecord
 from models.users import ApiToken, User
-from models.validation import Invalid
+from models.validation import MAX_ID, Invalid, parse_int, search_term
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_PAGE_SIZE = 200
-# Ids and versions are 32-bit integers in the database; a larger number in a URL, a body or a
-# cursor could not name a record, and would make the database driver fail instead of saying 404.
-MAX_ID = 2**31 - 1
+# Ids and versions are 32-bit integers in the database (MAX_ID); a larger number in a URL, a
+# body or a cursor could not name a record, and would make the database driver fail instead of
+# saying 404.
 ID = f"int(max={MAX_ID})"  # the URL converter of a record's id: /accounts/<{ID}:account_id>
 
 
@@ -158,9 +158,8 @@ def seen_version(body):
     version = body.pop("version", None)
     if version is None and request.headers.get("If-Match"):
         tag = request.headers["If-Match"].strip().removeprefix("W/").strip('"')
-        try:
-            version = int(tag)
-        except ValueError:
+        version = parse_int(tag, minimum=1)
+        if version is None:
             raise ApiError(400, _("If-Match must be the record's version, like \"3\"."))
     return version
 
@@ -202,7 +201,7 @@ def field_messages(errors=None, renamed=None):
 
 def user_arg(name):
     """A query-string filter naming a user by email: that user, or a 400."""
-    email = request.args.get(name, "").strip()
+    email = search_term(request.args.get(name, ""))
     if not email:
         return None
     user = User.by_email(email)
@@ -226,9 +225,10 @@ def int_arg(name):
     value = request.args.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit() or int(value) > MAX_ID:
+    number = parse_int(value)
+    if number is None:
         raise ApiError(400, _("%(name)s must be a whole number, like an id.", name=name))
-    return int(value)
+    return number
 
 
 def bool_arg(name):
@@ -246,9 +246,10 @@ def page_size():
     value = request.args.get("limit", "").strip()
     if not value:
         return current_app.config.get("API_PAGE_SIZE", 50)
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
+    number = parse_int(value, minimum=1, maximum=MAX_PAGE_SIZE)
+    if number is None:
         raise ApiError(400, _("limit must be a whole number from 1 to %(n)s.", n=MAX_PAGE_SIZE))
-    return int(value)
+    return number
 
 
 def encode_cursor(position):

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from models.accounts import Account
 from models.contacts import Contact, ContactEmail, clean_contact, emails_by_contact, save_contact
+from models.validation import search_term
 
 from . import (ID, bp, field_messages, forbid_unless, found, int_arg, iso_date, iso_datetime,
                page_by_id, page_response, page_size, read_body, record_response, seen_version)
@@ -23,7 +24,7 @@ def list_contacts():
     account_id = int_arg("account_id")
     if account_id is not None:
         query = query.where(Contact.account == account_id)
-    email = request.args.get("email", "").strip().lower()
+    email = search_term(request.args.get("email", "")).lower()
     if email:
         query = query.where(Contact.id.in_(
             ContactEmail.select(ContactEmail.contact).where(ContactEmail.email == email)))

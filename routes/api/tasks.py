@@ -45,7 +45,7 @@ def post_task():
         errors.setdefault("account_id", _l("Give the id of an existing account."))
     data = _as_form({"owner": g.user.email, **body}, errors)
     with field_messages(errors, RENAMED):
-        values = clean_task(data)
+        values = clean_task(data, account=account)
     with field_messages(renamed=RENAMED):
         task = create_task(account, values, g.user)
     return record_response(_task_item(task.id), 201, url_for(".get_task", task_id=task.id))
@@ -63,7 +63,7 @@ def patch_task(task_id):
     body, errors = read_body(WRITABLE, READ_ONLY + ("account_id",))
     data = _as_form(body, errors)
     with field_messages(errors, RENAMED):
-        values = clean_task(data, partial=True)
+        values = clean_task(data, partial=True, account=task.account)
     if "done" in body:
         values["done"] = bool(body["done"])
     with field_messages(renamed=RENAMED):
