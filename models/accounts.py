@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import (SQL, CharField, DateTimeField, ForeignKeyField, IntegerField, NodeList,
                     TextField)
 
-from .db import BaseModel, VersionedModel, db, utcnow
+from .db import BaseModel, VersionedModel, db, is_postgres, utcnow
 from .users import LANGUAGES, User
 from .validation import Checker, Invalid, search_term
 
@@ -52,6 +52,32 @@ def contains(field, query):
     escaped = (search_key(search_term(query))
                .replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
     return NodeList((field, SQL("LIKE"), f"%{escaped}%", SQL("ESCAPE '\\'")))
+
+
+def starts_with(field, prefix):
+    """`field` (stored in lower case) starts with `prefix`.
+
+    SQLite's LIKE ignores case and so cannot use an ordinary index; the same prefix as a
+    range can, which turns a scan of every address into a lookup. (Only on SQLite: under
+    PostgreSQL's linguistic collations a range is not the same as a prefix.)
+    """
+    condition = field.startswith(prefix)
+    if not is_postgres():
+        condition = (field >= prefix) & (field < prefix + "\U0010ffff") & condition
+    return condition
+
+
+def email_domain_term(q):
+    """The start of an email domain a search asks for ("@devries", "devries.nl"), or "".
+
+    Not for "jan@dev" (an address, found by its own prefix), nor under three characters."""
+    term = q.strip().lower()
+    if term.startswith("@"):
+        term = term[1:]
+    elif "@" in term or "." not in term:
+        return ""
+    return term if len(term) >= 3 and "@" not in term and not any(c.isspace() for c in term) \
+        else ""
 
 
 class Account(VersionedModel):
@@ -173,8 +199,14 @@ class Account(VersionedModel):
 
     @classmethod
     def search(cls, q):
+        """The header's search: by name, or by email domain ("devries.nl", "@devries")."""
+        condition = contains(cls.search_name, q)
+        domain = email_domain_term(search_term(q))
+        if domain:
+            condition |= cls.id.in_(AccountDomain.select(AccountDomain.account)
+                                    .where(starts_with(AccountDomain.domain, domain)))
         return (cls.select()
-                .where(contains(cls.search_name, q))
+                .where(condition)
                 .order_by(cls.search_name))
 
 

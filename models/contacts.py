@@ -5,8 +5,9 @@ from flask_babel import lazy_gettext as _l
 from peewee import (JOIN, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
                     IntegerField, TextField)
 
-from .accounts import Account, contains, search_key
-from .db import BaseModel, VersionedModel, db, is_postgres, utcnow
+from .accounts import (Account, AccountDomain, contains, email_domain_term, search_key,
+                       starts_with)
+from .db import BaseModel, VersionedModel, db, utcnow
 from .users import LANGUAGES, User
 from .validation import Checker, search_term
 
@@ -99,11 +100,21 @@ class Contact(VersionedModel):
         q = search_term(q)
         digits = _digits(q)
         by_email = (ContactEmail.select(ContactEmail.contact)
-                    .where(_starts_with(ContactEmail.email, q.strip().lower())))
+                    .where(starts_with(ContactEmail.email, q.strip().lower())))
         condition = contains(cls.search_name, q) | cls.id.in_(by_email)
-        # Phone numbers only for what looks like one: "info2024@" is no phone number.
+        # "devries.nl" or "@devries": the people of the accounts with that email domain.
+        domain = email_domain_term(q)
+        if domain:
+            condition |= cls.account.in_(AccountDomain.select(AccountDomain.account)
+                                         .where(starts_with(AccountDomain.domain, domain)))
+        # Phone numbers only for what looks like one: "info2024@" is no phone number. A
+        # number typed the national way (020-555 1234) is stored international (31205551234):
+        # without its leading zeros it is found inside it.
         if len(digits) >= 4 and not any(c.isalpha() for c in q):
             condition |= cls.phone_digits.contains(digits)
+            national = digits.lstrip("0")
+            if national != digits and len(national) >= 6:
+                condition |= cls.phone_digits.contains(national)
         return condition
 
     @classmethod
@@ -324,19 +335,6 @@ def contact_form(contact):
                   newsletter_consent="1" if contact.newsletter_consent else "",
                   version=str(contact.version))
     return values
-
-
-def _starts_with(field, prefix):
-    """`field` (stored in lower case) starts with `prefix`.
-
-    SQLite's LIKE ignores case and so cannot use an ordinary index; the same prefix as a
-    range can, which turns a scan of every address into a lookup. (Only on SQLite: under
-    PostgreSQL's linguistic collations a range is not the same as a prefix.)
-    """
-    condition = field.startswith(prefix)
-    if not is_postgres():
-        condition = (field >= prefix) & (field < prefix + "\U0010ffff") & condition
-    return condition
 
 
 def _digits(text):

@@ -47,6 +47,34 @@ def test_search_finds_contacts_by_email_and_phone(auth, user):
     assert "Byphone" in text and "Byemail" not in text
 
 
+def test_search_finds_accounts_and_people_by_email_domain(auth, user):
+    """What people type when they remember only the address: the domain, with or without @."""
+    account = make_account(user, name="Bakkerij de Vries", email_domains="devries.nl")
+    make_contact(account, first_name="Jan", last_name="Bakker", emails="jan@devries.nl")
+    other = make_account(user, name="Slagerij Pieters", email_domains="pieters.nl")
+    make_contact(other, first_name="Piet", last_name="Pieters", emails="piet@pieters.nl")
+    for query in ("devries.nl", "@devries", "@DeVries.nl", "devries.n"):
+        text = text_of(auth.get(f"/search?q={query}", headers=HX))
+        assert "Bakkerij de Vries" in text and "Jan Bakker" in text, query
+        assert "Pieters" not in text, query
+    # An address is found by its own start, not by its domain's other people.
+    make_contact(account, first_name="Els", last_name="Visser", emails="els@devries.nl")
+    text = text_of(auth.get("/search?q=jan@dev", headers=HX))
+    assert "Jan Bakker" in text and "Els Visser" not in text
+    # A word without a dot or @ is a name, not a domain.
+    text = text_of(auth.get("/search?q=devries", headers=HX))
+    assert "Jan Bakker" not in text and "Bakkerij de Vries" not in text
+
+
+def test_search_finds_a_phone_number_typed_the_national_way(auth, user):
+    account = make_account(user, name="Acme")
+    make_contact(account, last_name="Amsterdam", phone="+31 20 555 1234")
+    make_contact(account, last_name="Elsewhere", phone="+31 30 123 4567")
+    for query in ("0205551234", "020-555 1234", "020 5551234", "+31205551234", "0031205551234"):
+        text = text_of(auth.get(f"/search?q={query}", headers=HX))
+        assert "Amsterdam" in text and "Elsewhere" not in text, query
+
+
 def test_search_matches_greek_without_accents(auth, user):
     account = make_account(user, name="Ελληνική Εταιρεία")
     make_contact(account, first_name="Γιώργος", last_name="Παπαδόπουλος")
