@@ -328,9 +328,11 @@ def set_tags(account, names):
 
 
 def set_team_member(account, user, role):
-    role = (role or "").strip()[:60]
+    check = Checker({"role": role or ""})
+    check.text("role", max_length=60)
     if user.id == account.owner_id:
-        raise Invalid({"user": _l("The owner is already responsible for this account.")})
+        check.errors["user"] = _l("The owner is already responsible for this account.")
+    role = check.done()["role"]
     member, created = AccountTeamMember.get_or_create(account=account, user=user,
                                                       defaults={"role": role})
     if not created:

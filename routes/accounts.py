@@ -1,5 +1,5 @@
 """Accounts: the list, the account page, creating and editing."""
-from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from models.accounts import (COUNT_CAP, CURRENCIES, SIZE_CLASSES, SORTS, STAGES, Account,
@@ -107,13 +107,15 @@ def edit(account_id):
 def add_member(account_id):
     account = editable_account(account_id)
     user = find(User, parse_int(request.form.get("user"), minimum=1))
-    if user is None:
-        flash(_("Choose a colleague to add to the team."), "error")
-    else:
-        try:
-            set_team_member(account, user, request.form.get("role", ""))
-        except Invalid as invalid:
-            flash(next(iter(invalid.errors.values())), "error")
+    try:
+        if user is None:
+            raise Invalid({"user": _("Choose a colleague to add to the team.")})
+        set_team_member(account, user, request.form.get("role", ""))
+    except Invalid as invalid:
+        # The edit page again, the message at the team's field and what was typed kept.
+        return render_template("accounts/edit.html", account=account, errors={},
+                               team_errors=invalid.errors, team_form=request.form,
+                               **_form_context(_account_form(account))), 422
     return redirect(url_for("accounts.edit", account_id=account.id), 303)
 
 

@@ -36,13 +36,10 @@ def create(account_id):
     try:
         entry = record_with_next_step(account, g.user, data, current_timezone())
     except Invalid as invalid:
-        if not request.htmx:
-            flash(_("The contact moment was not saved: %(reason)s",
-                    reason="; ".join(str(m) for m in invalid.errors.values())), "error")
-            return redirect(url_for("accounts.show", account_id=account.id), 303)
-        return fragment("timeline/_created.html", status=422, **_quick_add_context(
-            account, form=form, errors=invalid.errors,
-            selected_contacts=form.getlist("contacts")))
+        # htmx: the form in place; without JavaScript a page of its own — the input kept.
+        return form_response("timeline/new.html", "timeline/_created.html", invalid.errors,
+                             **_quick_add_context(account, form=form,
+                                                  selected_contacts=form.getlist("contacts")))
     if not request.htmx:
         flash(_("Added to the timeline."), "success")
         return redirect(url_for("accounts.show", account_id=account.id), 303)

@@ -226,13 +226,33 @@ def test_htmx_save_redirects_the_browser(auth, user):
     assert boosted.status_code == 303
 
 
+def test_a_rejected_team_member_is_said_at_the_field_with_the_input_kept(auth, user):
+    account = make_account(user)
+    colleague = make_user("colleague@example.com", name="Carla Colleague")
+    response = auth.post(f"/accounts/{account.id}/team",
+                         data={"user": str(colleague.id), "role": "x" * 61})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="team-role-error"' in html and 'aria-invalid="true"' in html
+    assert f'value="{"x" * 61}"' in html
+    assert f'<option value="{colleague.id}" selected>' in html
+    owner = auth.post(f"/accounts/{account.id}/team", data={"user": str(user.id), "role": "me"})
+    assert owner.status_code == 422
+    assert "The owner is already responsible for this account." in text_of(owner)
+    assert account.team_members().count() == 0
+    added = auth.post(f"/accounts/{account.id}/team",
+                      data={"user": str(colleague.id), "role": "Technical sales"})
+    assert added.status_code == 303 and account.team_members().count() == 1
+
+
 def test_ids_beyond_the_database_range_are_404(auth, user):
     huge = 2**40
     assert auth.get(f"/accounts/{huge}").status_code == 404
     assert auth.get(f"/tasks/new?account={huge}").status_code == 404
     account = make_account(user)
     response = auth.post(f"/accounts/{account.id}/team", data={"user": str(huge)})
-    assert response.status_code == 303
+    assert response.status_code == 422          # no such colleague: said at the field
+    assert "Choose a colleague to add to the team." in text_of(response)
     check = auth.post("/accounts/check", data={"_field": "name", "name": "x",
                                                "account_id": str(huge)})
     assert check.status_code == 200

@@ -30,6 +30,24 @@ def test_quick_add_swaps_in_place(auth, user):
     assert Contact.get_by_id(anna.id).last_contact_at == entry.occurred_at
 
 
+def test_a_rejected_quick_add_keeps_what_was_typed(auth, user):
+    """htmx: the form comes back in place; without JavaScript, as a page of its own. Either
+    way with the message at the field and nothing typed lost."""
+    account = make_account(user)
+    anna = make_contact(account, "Jansen")
+    data = {"kind": "call", "occurred_at": "1850-01-01T10:00", "subject": "Spring order",
+            "summary": "Wants 20 pallets", "contacts": [str(anna.id)]}
+    for headers in (HTMX, {}):
+        response = auth.post(f"/accounts/{account.id}/timeline", headers=headers, data=data)
+        assert response.status_code == 422
+        html = response.get_data(as_text=True)
+        assert ("<html" in html) == (not headers)
+        assert 'id="occurred_at-error"' in html and "Enter a date from" in text_of(response)
+        assert 'value="Spring order"' in html and "Wants 20 pallets" in html
+        assert f'value="{anna.id}" checked' in html
+    assert TimelineEntry.select().count() == 0
+
+
 def test_plain_form_post_redirects_back(auth, user):
     account = make_account(user)
     response = auth.post(f"/accounts/{account.id}/timeline",
