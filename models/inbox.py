@@ -20,7 +20,7 @@ from .db import db, utcnow
 from .emails import Email, attach_files, with_quote
 from .inbound import SenderRule
 from .timeline import record_entry
-from .validation import Invalid
+from .validation import Invalid, parse_int
 
 WAITING = ("triage", "unparsed")
 SUMMARY_LENGTH = 500
@@ -113,12 +113,8 @@ def triage_reasons(emails):
 
 def clean_assignment(data):
     """The account to file on and the two options; Invalid when the account is unknown."""
-    raw = data.get("account_id")
-    account = None
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        account = Account.get_or_none(Account.id == raw) if 0 < raw < 2**31 else None
-    elif isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) < 11:
-        account = Account.get_or_none(Account.id == int(raw))
+    account_id = parse_int(data.get("account_id"), minimum=1)  # a form's text or the API's int
+    account = Account.get_or_none(Account.id == account_id) if account_id is not None else None
     if account is None:
         raise Invalid({"account_id": _l("Choose the account this message belongs to.")})
     return {"account": account, "add_contact": _flag(data.get("add_contact")),

@@ -15,7 +15,7 @@ from peewee import (BlobField, BooleanField, CharField, DateTimeField, DecimalFi
 from .accounts import contains, search_key
 from .db import BaseModel, VersionedModel, db, utcnow
 from .users import LANGUAGES, User
-from .validation import Checker, Invalid
+from .validation import Checker, Invalid, search_term
 
 SORTS = {
     "code": ("code", "asc"),
@@ -81,18 +81,23 @@ class Product(VersionedModel):
 
     @classmethod
     def search(cls, q="", category=None, include_inactive=False):
+        """Products whose code is `q` or whose code or name contains it (search terms, as
+        typed: search_term drops what no code or name holds)."""
+        q, category = search_term(q), search_term(category)
         query = cls.select()
         if not include_inactive:
             query = query.where(cls.active == True)  # noqa: E712
         if q:
-            query = query.where(contains(cls.search_name, q) | (cls.code == q.strip()))
+            query = query.where(contains(cls.search_name, q) | (cls.code == q))
         if category:
             query = query.where(cls.category == category)
         return query.order_by(cls.code)
 
     @classmethod
     def listing(cls, q="", category=None, status="active", sort="code"):
-        """Products matching the list's search and filters, not yet paged."""
+        """Products matching the list's search and filters, not yet paged; `q` and `category`
+        are search terms as typed (search_term)."""
+        q, category = search_term(q), search_term(category)
         query = cls.select()
         if status == "active":
             query = query.where(cls.active == True)  # noqa: E712

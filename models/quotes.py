@@ -26,7 +26,7 @@ from .money import HUNDRED, ZERO, cents, percent_of, ratio_pct
 from .pricing import agreed_discounts, discount_limit, margin_policy
 from .products import Product
 from .users import LANGUAGES, User
-from .validation import Checker, Invalid
+from .validation import Checker, Invalid, search_term
 
 STATUSES = {
     "draft": _l("Draft"),
@@ -175,16 +175,18 @@ class Quote(VersionedModel):
 
     @classmethod
     def listing(cls, status=None, author=None, q=""):
-        """The quotes list: newest first; superseded revisions only when asked for."""
+        """The quotes list: newest first; superseded revisions only when asked for. `author`
+        an id (0 matches nobody), `q` a search term as typed (search_term)."""
+        q = search_term(q)
         query = cls.with_related()
         if status:
             query = query.where(cls.status == status)
         else:
             query = query.where(cls.status != "superseded")
-        if author:
+        if author is not None:
             query = query.where(cls.author == author)
         if q:
-            query = query.where(contains(Account.search_name, q) | (cls.number == q.strip()))
+            query = query.where(contains(Account.search_name, q) | (cls.number == q))
         return query.order_by(cls.created_at.desc(), cls.id.desc())
 
     @classmethod

@@ -6,6 +6,7 @@ from flask import (abort, current_app, g, has_request_context, make_response, re
                    session, url_for)
 
 from models.users import LANGUAGES, User
+from models.validation import parse_int
 
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.language", "main.healthz"}
 
@@ -96,14 +97,11 @@ def current_timezone():
     return current_app.config["DEFAULT_TIMEZONE"]
 
 
-MAX_ID = 2**31 - 1  # ids are 32-bit in the database; a larger number names nothing
-
-
 def find(model, record_id):
-    """The record with this id (int or digits), or None: also for ids no record can have."""
-    if isinstance(record_id, str) and record_id.isdigit():
-        record_id = int(record_id)
-    if not isinstance(record_id, int) or not 0 < record_id <= MAX_ID:
+    """The record with this id, or None: also for what is no id at all ("²", "abc") and for a
+    number no record can have (parse_int, so none reaches the database out of its range)."""
+    record_id = parse_int(record_id, minimum=1)
+    if record_id is None:
         return None
     return model.get_or_none(model.id == record_id)
 

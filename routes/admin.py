@@ -8,7 +8,7 @@ from models.users import (LANGUAGES, MIN_PASSWORD_LENGTH, ROLES, TIMEZONES, User
                           clean_user, update_user)
 from models.validation import Invalid
 
-from .access import get_or_404, roles_required
+from .access import find, get_or_404, roles_required
 from .rendering import field_check, form_response, page_or_fragment, see_other
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -49,10 +49,7 @@ def create_user():
 @roles_required("admin")
 def check():
     """Inline validation: the message the save would give for one field."""
-    user = None
-    if request.form.get("user_id", "").isdigit():
-        user = User.get_or_none(User.id == int(request.form["user_id"]))
-    return field_check(clean_user, user, acting=g.user)
+    return field_check(clean_user, find(User, request.form.get("user_id")), acting=g.user)
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from models.accounts import Account
 from models.users import (LANGUAGES, MIN_PASSWORD_LENGTH, TIMEZONES, User,
                           authenticate, change_password, clean_profile, update_profile)
-from models.validation import Invalid
+from models.validation import Invalid, search_term
 
 from .access import log_in
 from .rendering import page_or_fragment, see_other
@@ -21,7 +21,9 @@ def login():
     if request.method == "POST":
         form = {"email": request.form.get("email", "")}
         try:
-            user = authenticate(request.form.get("email"), request.form.get("password"),
+            # The address is looked up like a search term: no stored address holds a control
+            # character, and PostgreSQL cannot be asked about NUL.
+            user = authenticate(search_term(form["email"]), request.form.get("password"),
                                 request.remote_addr or "")
         except Invalid as invalid:
             errors = invalid.errors

@@ -14,11 +14,11 @@ from models.inbox import (WAITING, assign, chosen, clean_assignment, dismiss, re
                           sender_address, sender_name, triage_reasons, waiting, waiting_count)
 from models.quotes import accept, decline
 from models.timeline import TimelineEntry, attach_participants
-from models.validation import Invalid
+from models.validation import Invalid, parse_int
 
 from . import CONTENT_SECURITY_POLICY
-from .access import MAX_ID, find, get_or_404
-from .rendering import fragment, page_or_fragment, wants_fragment
+from .access import find, get_or_404
+from .rendering import fragment, page_number, page_or_fragment, wants_fragment
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
@@ -52,7 +52,7 @@ def index():
 
 
 def _listing(errors=None, status=200, selected=(), form=None):
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     query = waiting()
     total = query.count()
     emails = list(query.paginate(page, PAGE_SIZE))
@@ -93,7 +93,8 @@ def show(email_id):
 
 
 def _email(email_id):
-    email = received(email_id) if isinstance(email_id, int) and 0 < email_id <= MAX_ID else None
+    email_id = parse_int(email_id, minimum=1)
+    email = received(email_id) if email_id is not None else None
     if email is None:
         abort(404)
     return email
@@ -111,9 +112,10 @@ def _message_context(email, show_images=False, errors=None, form=None):
 
 
 def _chosen_emails(form):
-    """The messages a form names: `only` (one row's own button) or the ticked `ids`."""
+    """The messages a form names: `only` (one row's own button) or the ticked `ids` (what is
+    no id is left out)."""
     raw = [form["only"]] if form.get("only") else form.getlist("ids")
-    return chosen(sorted({int(i) for i in raw if i.isdigit() and len(i) < 11})[:MAX_BULK])
+    return chosen(sorted({parse_int(i, minimum=1) for i in raw} - {None})[:MAX_BULK])
 
 
 @bp.post("/assign")
@@ -121,14 +123,14 @@ def assign_messages():
     """File the chosen messages on an account (and perhaps add or remember the sender)."""
     form = request.form
     emails = _chosen_emails(form)
-    back = form.get("back", "")
+    back = parse_int(form.get("back"), minimum=1)  # the message page the form was on, if any
     try:
         if not emails:
             raise Invalid({"ids": _("Tick the messages to assign first.")})
         values = clean_assignment(form)
     except Invalid as invalid:
-        if back.isdigit():
-            email = _email(int(back))
+        if back is not None:
+            email = _email(back)
             return page_or_fragment("inbox/show.html", "inbox/_message.html", status=422,
                                     **_message_context(email, errors=invalid.errors, form=form))
         return _listing(errors=invalid.errors, status=422, selected=[e.id for e in emails],
@@ -144,7 +146,7 @@ def assign_messages():
               "success")
     else:
         flash(_("Someone else handled these messages already."), "warning")
-    if back.isdigit():
+    if back is not None:
         return redirect(url_for("accounts.show", account_id=account.id), 303)
     return redirect(url_for("inbox.index"), 303)
 

@@ -8,9 +8,9 @@ from mail.poller import test_connection
 from models.db import utcnow
 from models.inbound import (SECURITY_LABELS, FolderCheckpoint, Mailbox, clean_mailbox,
                             pending_by_mailbox, save_mailbox)
-from models.validation import Invalid
+from models.validation import Invalid, parse_int
 
-from .access import get_or_404, roles_required
+from .access import find, get_or_404, roles_required
 from .rendering import field_check, form_response, fragment, page_or_fragment, see_other
 
 bp = Blueprint("mailboxes", __name__, url_prefix="/mailboxes")
@@ -82,11 +82,8 @@ def test():
     form = request.form
     mailbox = _mailbox_of_form()
     password = form.get("password") or (mailbox.password if mailbox else "")
-    try:
-        port = int(form.get("port") or 0)
-    except ValueError:
-        port = 0
-    if not form.get("host", "").strip() or not 0 < port < 65536:
+    port = parse_int(form.get("port"), minimum=1, maximum=65535)
+    if not form.get("host", "").strip() or port is None:
         ok, message = False, _("Enter the server and its port first.")
     elif form.get("security") not in SECURITY_LABELS:
         ok, message = False, _("Choose how the connection is secured.")
@@ -161,8 +158,7 @@ def _timestamp(value):
 
 
 def _mailbox_of_form():
-    value = request.form.get("mailbox_id", "")
-    return Mailbox.get_or_none(Mailbox.id == int(value)) if value.isdigit() else None
+    return find(Mailbox, request.form.get("mailbox_id"))
 
 
 def _form_context(form, mailbox):

@@ -8,7 +8,7 @@ from models.emails import STATUSES, Email, EmailAttachment
 from models.validation import Invalid
 
 from .access import get_or_404, roles_required
-from .rendering import fragment, page_or_fragment, wants_fragment
+from .rendering import fragment, page_number, page_or_fragment, wants_fragment
 
 bp = Blueprint("outbox", __name__, url_prefix="/outbox")
 
@@ -27,7 +27,7 @@ def outbox_context():
 @roles_required(*STAFF)
 def index():
     state = request.args.get("status") if request.args.get("status") in OUT_STATUSES else ""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     query = Email.outgoing(state)
     total = query.count()
     emails = list(query.paginate(page, PAGE_SIZE))

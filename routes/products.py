@@ -11,8 +11,9 @@ from models.products import (MAX_IMPORT_BYTES, SORTS, STATUSES, Product, categor
 from models.users import LANGUAGES
 from models.validation import Invalid
 
-from .access import get_or_404
-from .rendering import field_check, form_response, page_or_fragment, see_other
+from .access import find, get_or_404
+from .rendering import (field_check, form_response, form_version, page_number, page_or_fragment,
+                        see_other)
 
 bp = Blueprint("products", __name__, url_prefix="/products")
 
@@ -47,7 +48,7 @@ def _editor_only():
 def index():
     """The list: search as you type on code and name, category and status filters, pages."""
     args = _list_args()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     query = _listing(args)
     total = query.count()
     products = list(query.paginate(page, PAGE_SIZE))
@@ -88,10 +89,7 @@ def create():
 @bp.post("/check")
 def check():
     """Inline validation: the message the save would give for one field."""
-    product = None
-    if request.form.get("product_id", "").isdigit():
-        product = Product.get_or_none(Product.id == int(request.form["product_id"]))
-    return field_check(clean_product, product)
+    return field_check(clean_product, find(Product, request.form.get("product_id")))
 
 
 @bp.get("/<int:product_id>")
@@ -110,8 +108,7 @@ def edit(product_id):
     if request.method == "POST":
         form = request.form
         try:
-            save_product(clean_product(form, product), product,
-                         seen_version=form.get("version") or product.version)
+            save_product(clean_product(form, product), product, seen_version=form_version(form))
         except Invalid as invalid:
             return form_response("products/edit.html", "products/_form.html", invalid.errors,
                                  **_form_context(form, product))

@@ -13,10 +13,11 @@ from models.quotes import (LINE_LABELS, REVISABLE, STATUSES, Quote, add_free_lin
                            reject, revise, sendable_error, submit, totals_by_quote,
                            update_header, update_lines)
 from models.users import LANGUAGES, User
-from models.validation import Invalid
+from models.validation import Invalid, parse_int
 
-from .access import get_or_404
-from .rendering import form_response, fragment, page_or_fragment, see_other, wants_fragment
+from .access import find, get_or_404
+from .rendering import (form_response, form_version, fragment, id_arg, page_number,
+                        page_or_fragment, see_other, wants_fragment)
 
 bp = Blueprint("quotes", __name__)
 
@@ -36,10 +37,9 @@ def stale_message():
 def index():
     """Every current quote: filter by status, owner and account; newest first."""
     args = {k: request.args.get(k, "").strip() for k in FILTERS}
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     status = args["status"] if args["status"] in STATUSES else None
-    owner = args["owner"] if args["owner"].isdigit() else None
-    query = Quote.listing(status=status, author=owner, q=args["q"])
+    query = Quote.listing(status=status, author=id_arg("owner"), q=args["q"])
     total = query.count()
     quotes = list(query.paginate(page, PAGE_SIZE))
     return page_or_fragment(
@@ -188,10 +188,10 @@ def save_lines(quote_id):
     quote = _editable_quote(quote_id)
     lines = list(quote.ordered_lines())
     form = request.form
-    version = form.get("version")
+    version = form_version(form)
     try:
         changes = clean_lines(form, lines)
-        remove = {int(v) for v in form.getlist("remove") if v.isdigit()}
+        remove = {parse_int(v, minimum=1) for v in form.getlist("remove")} - {None}
         free = None
         if form.get("add_free"):
             try:
@@ -201,7 +201,7 @@ def save_lines(quote_id):
                 raise Invalid({f"new_{k}": v for k, v in invalid.errors.items()})
         product = None
         if form.get("add_product"):
-            product = Product.get_or_none(Product.id == form.get("add_product", type=int))
+            product = find(Product, form.get("add_product"))
             if product is None:
                 raise Invalid({"product": _("Choose a product from the catalogue.")})
         update_lines(quote, changes, version, remove=remove, by=g.user)
@@ -234,7 +234,7 @@ def save_header(quote_id):
     quote = _editable_quote(quote_id)
     form = request.form
     try:
-        update_header(quote, clean_quote_header(form, quote), form.get("version"), by=g.user)
+        update_header(quote, clean_quote_header(form, quote), form_version(form), by=g.user)
     except (Invalid, StaleRecord) as problem:
         status = 409 if isinstance(problem, StaleRecord) else 422
         errors = {"_form": stale_message()} if status == 409 else problem.errors
@@ -268,7 +268,7 @@ def _act(quote, action, done_message, url=None):
 @bp.post("/quotes/<int:quote_id>/submit")
 def submit_quote(quote_id):
     quote = _editable_quote(quote_id)
-    return _act(quote, lambda: submit(quote, g.user, request.form.get("version")),
+    return _act(quote, lambda: submit(quote, g.user, form_version(request.form)),
                 lambda q: _("Approved: the quote can be sent.") if q.status == "approved"
                 else _("Submitted for approval."))
 
@@ -279,7 +279,7 @@ def approve_quote(quote_id):
     if g.user.role not in ("manager", "finance"):
         abort(403)
     return _act(quote, lambda: approve(quote, g.user, request.form.get("comment"),
-                                       request.form.get("version")),
+                                       form_version(request.form)),
                 _("Quote approved."))
 
 
@@ -289,7 +289,7 @@ def reject_quote(quote_id):
     if g.user.role not in ("manager", "finance"):
         abort(403)
     return _act(quote, lambda: reject(quote, g.user, request.form.get("comment"),
-                                      request.form.get("version")),
+                                      form_version(request.form)),
                 _("Quote sent back to its author as a draft."))
 
 
@@ -297,7 +297,7 @@ def reject_quote(quote_id):
 def send(quote_id):
     """Send the approved quote by email (rendered, PDF attached, queued in the outbox)."""
     quote = _editable_quote(quote_id)
-    if request.form.get("version") and request.form.get("version") != str(quote.version):
+    if form_version(request.form) != quote.version:  # missing or garbled: stale too
         flash(stale_message(), "error")
         return see_other(url_for("quotes.show", quote_id=quote.id))
     try:

@@ -10,7 +10,7 @@ from models.products import (Product, clean_product, may_edit_catalogue, save_pr
                              texts_by_product)
 from models.users import LANGUAGES
 
-from . import (JSON_KINDS, ApiError, bool_arg, bp, field_messages, forbid_unless, found,
+from . import (ID, JSON_KINDS, ApiError, bool_arg, bp, field_messages, forbid_unless, found,
                iso_datetime, page_by_id, page_response, page_size, read_body, record_response,
                seen_version)
 
@@ -40,8 +40,8 @@ def list_products():
     """Products in id order; filters: q (code or name), category, active (true/false)."""
     active = bool_arg("active")
     status = "all" if active is None else ("active" if active else "inactive")
-    query = Product.listing(q=request.args.get("q", "").strip(),
-                            category=request.args.get("category", "").strip() or None,
+    query = Product.listing(q=request.args.get("q", ""),  # search terms: Product.listing
+                            category=request.args.get("category", "") or None,
                             status=status).order_by()
     rows, next_cursor = page_by_id(query, Product, page_size())
     return page_response(product_items(rows), next_cursor)
@@ -59,12 +59,12 @@ def post_product():
                            url_for(".get_product", product_id=product.id))
 
 
-@bp.get("/products/<int:product_id>")
+@bp.get(f"/products/<{ID}:product_id>")
 def get_product(product_id):
     return record_response(product_items([_product(product_id)])[0])
 
 
-@bp.patch("/products/<int:product_id>")
+@bp.patch(f"/products/<{ID}:product_id>")
 def patch_product(product_id):
     product = _product(product_id)
     forbid_unless(may_edit_catalogue(g.user))
@@ -136,14 +136,14 @@ def _plain_decimal(value):
 AGREEMENT_FIELDS = {"category": "text", "product_id": "int", "discount_pct": "text"}
 
 
-@bp.get("/accounts/<int:account_id>/prices")
+@bp.get(f"/accounts/<{ID}:account_id>/prices")
 def list_prices(account_id):
     """All of the account's agreements (never many): {"items": [...], "next": null}."""
     account = _account(account_id)
     return page_response([_agreement_item(a) for a in agreements_of(account)], None)
 
 
-@bp.post("/accounts/<int:account_id>/prices")
+@bp.post(f"/accounts/<{ID}:account_id>/prices")
 def post_price(account_id):
     """Agree a discount for a category or a product; the same subject again updates it."""
     account = _account(account_id)
@@ -156,7 +156,7 @@ def post_price(account_id):
     return record_response(_agreement_item(agreement), 201)
 
 
-@bp.delete("/accounts/<int:account_id>/prices/<int:agreement_id>")
+@bp.delete(f"/accounts/<{ID}:account_id>/prices/<{ID}:agreement_id>")
 def delete_price(account_id, agreement_id):
     account = _account(account_id)
     forbid_unless(may_set_agreements(g.user))
