@@ -291,6 +291,26 @@ def test_a_search_counts_up_to_a_cap(auth, user, monkeypatch):
     assert "1 account" in text_of(auth.get("/accounts/?q=other"))
 
 
+@pytest.mark.parametrize("cap", [30, 100])
+def test_searched_pages_and_count_from_one_pass_or_two(auth, user, monkeypatch, cap):
+    """Pages within the cap come out of the one ordered pass that also counts; deeper pages
+    are read on their own. Both give the same names in the same order."""
+    import models.accounts
+    import routes.accounts
+    monkeypatch.setattr(models.accounts, "COUNT_CAP", cap)
+    monkeypatch.setattr(routes.accounts, "COUNT_CAP", cap)
+    names = [f"Deep {i:02d}" for i in range(60)]
+    for name in reversed(names):
+        make_account(user, name)
+    make_account(user, "Shallow")
+    for page, expected in ((1, names[:25]), (2, names[25:50]), (3, names[50:]), (4, [])):
+        response = auth.get(f"/accounts/?q=deep&page={page}")
+        assert _names(response) == expected, page
+    counted = text_of(auth.get("/accounts/?q=deep"))
+    assert ("60 accounts" in counted) == (cap == 100)
+    assert ("More than 30 accounts" in counted) == (cap == 30)
+
+
 def test_deep_pages_keep_the_order(auth, user):
     names = [f"Deep {i:02d}" for i in range(60)]
     for name in reversed(names):
