@@ -116,6 +116,16 @@ class Checker:
     def fail(self, name, message):
         self.errors.setdefault(name, message)
 
+    def _blank(self, name, value, required, empty=None):
+        """Whether nothing was given for the field; then it is settled: "required", or `empty`."""
+        if value not in (None, ""):
+            return False
+        if required:
+            self.fail(name, _l("This field is required."))
+        else:
+            self.values[name] = empty
+        return True
+
     @_field
     def text(self, name, *, required=False, max_length=200, multiline=False):
         value = self._raw(name)
@@ -147,10 +157,7 @@ class Checker:
         if not isinstance(value, str):
             return self.fail(name, _l("Enter a valid email address."))
         value = value.lower()
-        if not value:
-            if required:
-                return self.fail(name, _l("This field is required."))
-            self.values[name] = ""
+        if self._blank(name, value, required, empty=""):
             return
         if len(value) > 254 or not EMAIL_RE.match(value):
             return self.fail(name, _l("Enter a valid email address, like name@example.com."))
@@ -245,10 +252,7 @@ class Checker:
         """A Decimal from user input ("12,50", "1.234,50", or a JSON number read as written)."""
         from .money import ZERO, parse_decimal
         raw = self._raw(name)
-        if raw is None or raw == "":
-            if required:
-                return self.fail(name, _l("This field is required."))
-            self.values[name] = default
+        if self._blank(name, raw, required, empty=default):
             return
         if isinstance(raw, float):
             raw = str(raw)  # never through binary floating point
@@ -276,10 +280,7 @@ class Checker:
     def integer(self, name, *, required=False, minimum=None, maximum=MAX_ID):
         """A whole number; at most `maximum` (by default what the database can hold)."""
         value = self._raw(name)
-        if value in (None, ""):
-            if required:
-                return self.fail(name, _l("This field is required."))
-            self.values[name] = None
+        if self._blank(name, value, required):
             return
         number = _whole(value)
         if number is None:
@@ -296,10 +297,7 @@ class Checker:
         """A record chosen by its id: `find(id)` answers it, or None when it is not one the
         field may name. `message` for an id that names none (or could not be an id at all)."""
         value = self._raw(name)
-        if value in (None, ""):
-            if required:
-                return self.fail(name, _l("This field is required."))
-            self.values[name] = None
+        if self._blank(name, value, required):
             return
         record_id = parse_int(value, minimum=1)
         found = find(record_id) if record_id is not None else None
