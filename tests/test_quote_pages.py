@@ -345,6 +345,20 @@ def test_a_sent_quote_is_read_only_and_can_be_revised(auth, user):
     assert "Unit price €100.00 → €1,234.50" in history          # money, as everywhere else
 
 
+def test_changed_terms_read_as_dates_in_the_revision_history(auth, user):
+    import datetime
+    from models.quotes import revise, update_header
+    quote = quote_for(user)
+    add_line(quote)
+    submit(quote, user)
+    mark_sent(quote, user)
+    revision = revise(Quote.get_by_id(quote.id), user)
+    update_header(revision, {"valid_until": datetime.date(2027, 1, 31)})
+    history = text_of(auth.get(f"/quotes/{revision.id}"))
+    assert "Valid until:" in history and "→ 31 Jan 2027" in history
+    assert "2027-01-31" not in history
+
+
 def test_copy_through_the_page(auth, user):
     quote = quote_for(user)
     add_line(quote)
