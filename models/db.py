@@ -139,6 +139,7 @@ class VersionedModel(BaseModel):
         if not changed:
             raise StaleRecord()
         self.version = seen + 1
+        self._dirty.clear()     # as peewee's save() does: what is stored is no longer a change
         return self
 
 

@@ -334,7 +334,7 @@ class _Story:
                   "our offer for your first order of flour, chocolate and packaging.")
         submit(quote, quote.author)
         email = self.send(quote)
-        self.move(quote, approved=50, sent=49, emails=[email], delivered=True)
+        self.move(quote, approved=50, sent=49, emails=[email])
         expire_due_quotes()
         moment = self.moment(quote.valid_until + datetime.timedelta(days=1), 2, 20, "UTC")
         self.move_entry(self.last_entry(quote), moment)
@@ -352,7 +352,7 @@ class _Story:
         notice = self.answer(quote, decline, "Per ora abbiamo deciso di far riparare la nostra "
                              "impastatrice. Vi ricontatteremo in primavera per i coltelli.")
         self.move(quote, approved=28, sent=27, answered=22,
-                  emails=[email, notice], delivered=True)
+                  emails=[email, notice])
         self.move_entry(self.last_entry(quote), quote.answered_at)
 
     def accepted(self):
@@ -368,7 +368,7 @@ class _Story:
         email = self.send(quote)
         notice = self.answer(quote, accept, quote.contact.name, "AIG-2026-0418")
         self.move(quote, approved=23, sent=23, answered=17,
-                  emails=[email, notice], delivered=True)
+                  emails=[email, notice])
         self.move_entry(self.last_entry(quote), quote.answered_at)
 
     def negotiation_sent(self):
@@ -381,7 +381,7 @@ class _Story:
                   "voor al uw locaties.")
         submit(quote, quote.author)
         email = self.send(quote)
-        self.move(quote, approved=9, sent=8, emails=[email], delivered=True)
+        self.move(quote, approved=9, sent=8, emails=[email])
         return quote
 
     def negotiation_revised(self, first):
@@ -412,9 +412,7 @@ class _Story:
         approve_quote(quote, self.users["femke"], "12 % on the detergent is fine with a "
                       "one-year agreement; the pumps keep them on our detergent.")
         email = self.send(quote)
-        # Recorded as delivered like the others: the demo's customers have real-looking
-        # addresses, and a mail server set up on a demo database must not mail them.
-        self.move(quote, approved=0, sent=0, emails=[email], delivered=True)
+        self.move(quote, approved=0, sent=0, emails=[email])
         revised = Quote.get_by_id(quote.id).created_at
         Quote.update(updated_at=revised).where(Quote.id == first.id).execute()
 
@@ -532,10 +530,12 @@ class _Story:
         return self.today + datetime.timedelta(days=VALIDITY_DAYS - self.created[quote.id])
 
     def move(self, quote, submitted=None, approved=None, sent=None, answered=None,
-             emails=(), delivered=False):
+             emails=()):
         """Put the quote's moments on the days its story tells (days ago). A validity that
         has passed by now (the expired quote's) could not be entered before sending; it is
-        set here, and the approval then covers that date, as it did."""
+        set here, and the approval then covers that date, as it did. Its `emails` are
+        recorded as delivered then: the demo's customers have real-looking addresses, and a
+        mail server set up on a demo database must not mail them."""
         timezone = quote.author.timezone
         hours = iter(sorted(self.rng.randint(8, 16) for _ in range(5)))
         fields = {"created_at": self.days_ago(self.created[quote.id], timezone, next(hours))}
@@ -556,11 +556,10 @@ class _Story:
         for email in emails:
             when = quote.sent_at if email.kind == "quote" else quote.answered_at
             queued = when - datetime.timedelta(seconds=20)
-            values = {"created_at": queued, "updated_at": when if delivered else queued,
-                      "next_attempt_at": queued}
-            if delivered:
-                values.update(status="sent", sent_at=when, attempts=1)
-            Email.update(values).where(Email.id == email.id).execute()
+            (Email.update(created_at=queued, updated_at=when, next_attempt_at=queued,
+                          status="sent", sent_at=when, attempts=1)
+             .where(Email.id == email.id)
+             .execute())
             if email.timeline_entry_id:
                 self.move_entry(email.timeline_entry, when)
 

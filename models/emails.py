@@ -167,10 +167,19 @@ class Email(BaseModel):
     @classmethod
     def of_quote(cls, quote):
         """The latest email that sent `quote` to the customer (None before it was sent)."""
-        return (cls.select(*cls.without_raw())
-                .where((cls.quote == quote) & (cls.direction == "out") & (cls.kind == "quote"))
-                .order_by(cls.created_at.desc(), cls.id.desc())
-                .first())
+        return cls.of_quotes([quote.id]).get(quote.id)
+
+    @classmethod
+    def of_quotes(cls, quote_ids):
+        """{quote id: the latest email that sent it to the customer}, in one query."""
+        emails = {}
+        if quote_ids:
+            for email in (cls.select(*cls.without_raw())
+                          .where(cls.quote.in_(list(quote_ids)) & (cls.direction == "out")
+                                 & (cls.kind == "quote"))
+                          .order_by(cls.created_at, cls.id)):
+                emails[email.quote_id] = email      # the later overwrites the earlier
+        return emails
 
     @classmethod
     def outgoing(cls, status=None):

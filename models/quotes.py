@@ -151,6 +151,11 @@ class Quote(VersionedModel):
             self.approved_fingerprint == self.fingerprint(lines)
 
     @property
+    def revisable(self):
+        """Whether a new revision may be made from this one (see revise)."""
+        return self.status in REVISABLE and self.latest_revision == self.revision
+
+    @property
     def latest_revision(self):
         return (Quote.select(fn.MAX(Quote.revision))
                 .where(Quote.number == self.number)
@@ -916,7 +921,7 @@ def revise(quote, by):
     """
     _require_status(quote, *REVISABLE, message=_l("Only a sent, declined or expired quote "
                                                   "can be revised."))
-    if quote.latest_revision != quote.revision:
+    if not quote.revisable:
         raise Invalid({"status": _l("This quote already has a newer revision; revise that one.")})
     try:
         with db.atomic():

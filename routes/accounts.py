@@ -12,7 +12,7 @@ from models.quotes import Quote, totals_by_quote
 from models.tasks import Task
 from models.timeline import KINDS, MANUAL_KINDS, page_of
 from models.users import LANGUAGES, User
-from models.validation import Invalid, parse_int
+from models.validation import Invalid
 
 from .access import editable_account, find, get_or_404
 from .rendering import (field_check, form_response, form_version, id_arg, page_number,
@@ -63,7 +63,7 @@ def create():
 def check():
     """Inline validation: the message the save would give for one field."""
     return field_check(clean_account,
-                       find(Account, parse_int(request.form.get("account_id"), minimum=1)))
+                       find(Account, request.form.get("account_id")))
 
 
 @bp.get("/<int:account_id>")
@@ -106,7 +106,7 @@ def edit(account_id):
 @bp.post("/<int:account_id>/team")
 def add_member(account_id):
     account = editable_account(account_id)
-    user = find(User, parse_int(request.form.get("user"), minimum=1))
+    user = find(User, request.form.get("user"))
     try:
         if user is None:
             raise Invalid({"user": _("Choose a colleague to add to the team.")})

@@ -7,7 +7,7 @@ from models.contacts import Contact
 from models.db import StaleRecord
 from models.emails import Email
 from models.products import Product
-from models.quotes import (LINE_LABELS, REVISABLE, STATUSES, Quote, add_free_line, add_product_line,
+from models.quotes import (APPROVER_ROLES, LINE_LABELS, STATUSES, Quote, add_free_line, add_product_line,
                            approval_reasons, approval_refusal, approve, clean_line, clean_lines,
                            clean_quote_header, copy_quote, create_quote, history_with_diffs,
                            reject, revise, sendable_error, submit, totals_by_quote,
@@ -130,10 +130,12 @@ def _page_context(quote, lines, header_form=None, header_errors=None):
         approval_current=quote.approval_covers_content(lines),
         history=history, line_labels=LINE_LABELS, contact_options=[(c.id, c.name) for c in contacts],
         languages=LANGUAGES, header_form=header_form or _header_form(quote),
-        header_errors=header_errors or {}, approval_refusal=approval_refusal(g.user, quote),
+        header_errors=header_errors or {},
+        approval_refusal=(approval_refusal(g.user, quote)
+                          if quote.status == "awaiting_approval" else None),
+        is_approver=g.user.role in APPROVER_ROLES,
         quote_email=Email.of_quote(quote) if quote.sent_at else None,
-        may_revise=(quote.status in REVISABLE and quote.can_edit(g.user)
-                    and quote.latest_revision == quote.revision),
+        may_revise=quote.can_edit(g.user) and quote.revisable,
         send_error=sendable_error(quote) if quote.status == "approved" else None,
         has_documents="documents.preview" in current_app.view_functions)
 

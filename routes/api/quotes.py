@@ -60,7 +60,7 @@ def list_quotes():
         query = query.where(Quote.author == owner)
     rows, next_cursor = page_by_id(query, Quote, page_size())
     lines = lines_by_quote(rows)
-    emails = _emails_by_quote(rows)
+    emails = Email.of_quotes([q.id for q in rows])
     return page_response([quote_item(q, lines[q.id], emails.get(q.id)) for q in rows],
                          next_cursor)
 
@@ -263,20 +263,6 @@ def _with_people():
             .join(Rejecter, JOIN.LEFT_OUTER, on=(Quote.rejected_by == Rejecter.id)))
 
 
-def _emails_by_quote(quotes):
-    """{quote_id: the latest email that sent it to the customer} for a page, in one query."""
-    emails = {}
-    ids = [q.id for q in quotes]
-    if ids:
-        for email in (Email.select(Email.id, Email.quote, Email.message_id, Email.status,
-                                   Email.sent_at, Email.last_error)
-                      .where(Email.quote.in_(ids) & (Email.direction == "out")
-                             & (Email.kind == "quote"))
-                      .order_by(Email.created_at, Email.id)):
-            emails[email.quote_id] = email       # the later overwrites the earlier
-    return emails
-
-
 def _quote(quote_id):
     return found(_with_people().where(Quote.id == quote_id).first(),
                  _("There is no quote with the id %(id)s.", id=quote_id))
@@ -287,7 +273,7 @@ def _quote_item(quote_id):
     quote = _quote(quote_id)
     lines = list(quote.ordered_lines())
     reasons = approval_reasons(quote, lines) if quote.status in BEFORE_APPROVAL else []
-    return quote_item(quote, lines, _emails_by_quote([quote]).get(quote.id),
+    return quote_item(quote, lines, Email.of_quote(quote),
                       [str(r) for r in reasons])
 
 
