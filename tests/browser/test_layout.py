@@ -36,3 +36,18 @@ def test_account_page_and_my_day_fit_the_screen(page, user, tmp_path, width, lan
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         assert scroll_width <= width, f"{name} is {scroll_width}px wide at {width}px"
     assert (tmp_path / f"account-{width}-{language}.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("language", ["en", "it", "el", "nl"])
+def test_the_user_menu_stays_on_screen_with_the_longest_navigation(page, manager, language):
+    """A manager sees the most links (Outbox too), and Italian labels are the longest: the
+    search box gives way, then the navigation scrolls; the user menu is never pushed off."""
+    manager.language = language
+    manager.save()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, manager)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    menu = page.locator(".usermenu summary").bounding_box()
+    assert menu["x"] + menu["width"] <= 1280, f"the user menu ends at {menu['x'] + menu['width']}px"
+    search = page.locator(".globalsearch").bounding_box()
+    assert search["width"] >= 140
